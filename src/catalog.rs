@@ -1,0 +1,220 @@
+//! Products: id, name, category, price and stock, indexed like the model's item factors.
+
+use crate::error::{Error, Result, check_weight};
+use crate::ids::IdMap;
+use serde::{Deserialize, Serialize};
+
+/// A catalog entry as the shop describes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    /// The shop's product id (SKU, stock code, …).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Optional category, used by category filters and favourite categories.
+    pub category: Option<String>,
+    /// Current unit price, when known.
+    pub price: Option<f64>,
+    /// Whether the product can be sold now; out-of-stock products can be filtered out.
+    pub in_stock: bool,
+}
+
+impl Product {
+    /// A product known only by id: named after it, no category, no price, in stock.
+    pub fn bare(id: &str) -> Self {
+        Product {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            category: None,
+            price: None,
+            in_stock: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Entry {
+    name: String,
+    category: Option<u32>,
+    price: Option<f64>,
+    in_stock: bool,
+}
+
+/// All known products. Product indices are shared with the interaction matrix and item factors.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Catalog {
+    ids: IdMap,
+    entries: Vec<Entry>,
+    categories: IdMap,
+}
+
+impl Catalog {
+    /// An empty catalog.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces a product; returns its index.
+    pub fn upsert(&mut self, product: Product) -> Result<u32> {
+        if product.id.is_empty() {
+            return Err(Error::InvalidArgument("empty product id".into()));
+        }
+        if let Some(p) = product.price {
+            check_weight("price", p)?;
+        }
+        let category = product.category.as_deref().filter(|c| !c.is_empty()).map(|c| self.categories.intern(c));
+        let entry = Entry {
+            name: product.name,
+            category,
+            price: product.price,
+            in_stock: product.in_stock,
+        };
+        let i = self.ids.intern(&product.id);
+        if (i as usize) < self.entries.len() {
+            self.entries[i as usize] = entry;
+        } else {
+            self.entries.push(entry);
+        }
+        Ok(i)
+    }
+
+    /// Index of a product id, adding a bare entry when it is new (products seen only in purchases).
+    pub fn intern(&mut self, id: &str) -> u32 {
+        let i = self.ids.intern(id);
+        if i as usize == self.entries.len() {
+            self.entries.push(Entry {
+                name: id.to_owned(),
+                category: None,
+                price: None,
+                in_stock: true,
+            });
+        }
+        i
+    }
+
+    /// Sets the name if the product still carries its id as name (first description wins otherwise).
+    pub(crate) fn set_name_if_bare(&mut self, index: u32, name: &str) {
+        let e = &mut self.entries[index as usize];
+        if e.name == self.ids.name(index) && !name.is_empty() {
+            e.name = name.to_owned();
+        }
+    }
+
+    /// Sets the current price.
+    pub(crate) fn set_price(&mut self, index: u32, price: f64) {
+        self.entries[index as usize].price = Some(price);
+    }
+
+    /// Marks a product in or out of stock.
+    pub fn set_in_stock(&mut self, id: &str, in_stock: bool) -> Result<()> {
+        let i = self.index(id).ok_or_else(|| Error::UnknownProduct(id.to_owned()))?;
+        self.entries[i as usize].in_stock = in_stock;
+        Ok(())
+    }
+
+    /// Index of a product id.
+    pub fn index(&self, id: &str) -> Option<u32> {
+        self.ids.get(id)
+    }
+
+    /// The product id at `index`.
+    pub fn id(&self, index: u32) -> &str {
+        self.ids.name(index)
+    }
+
+    /// The product at `index`, as an owned [`Product`].
+    pub fn product(&self, index: u32) -> Product {
+        let e = &self.entries[index as usize];
+        Product {
+            id: self.ids.name(index).to_owned(),
+            name: e.name.clone(),
+            category: e.category.map(|c| self.categories.name(c).to_owned()),
+            price: e.price,
+            in_stock: e.in_stock,
+        }
+    }
+
+    /// Display name of the product at `index`.
+    pub fn name(&self, index: u32) -> &str {
+        &self.entries[index as usize].name
+    }
+
+    /// Category index of the product at `index`.
+    pub fn category_of(&self, index: u32) -> Option<u32> {
+        self.entries[index as usize].category
+    }
+
+    /// Category name for a category index.
+    pub fn category_name(&self, category: u32) -> &str {
+        self.categories.name(category)
+    }
+
+    /// Category index for a category name.
+    pub fn category_index(&self, name: &str) -> Option<u32> {
+        self.categories.get(name)
+    }
+
+    /// Number of distinct categories.
+    pub fn category_count(&self) -> usize {
+        self.categories.len()
+    }
+
+    /// Whether the product at `index` is in stock.
+    pub fn in_stock(&self, index: u32) -> bool {
+        self.entries[index as usize].in_stock
+    }
+
+    /// Current price of the product at `index`.
+    pub fn price(&self, index: u32) -> Option<f64> {
+        self.entries[index as usize].price
+    }
+
+    /// Number of products.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the catalog has no product.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upsert_and_lookup() {
+        let mut c = Catalog::new();
+        let i = c
+            .upsert(Product {
+                id: "85123A".into(),
+                name: "WHITE HANGING HEART".into(),
+                category: Some("decor".into()),
+                price: Some(2.55),
+                in_stock: true,
+            })
+            .unwrap();
+        assert_eq!(c.index("85123A"), Some(i));
+        assert_eq!(c.product(i).category.as_deref(), Some("decor"));
+        let j = c.intern("22423");
+        assert_eq!(c.name(j), "22423");
+        c.set_name_if_bare(j, "REGENCY CAKESTAND");
+        c.set_name_if_bare(j, "other");
+        assert_eq!(c.name(j), "REGENCY CAKESTAND");
+        c.set_in_stock("22423", false).unwrap();
+        assert!(!c.in_stock(j));
+        assert!(matches!(c.set_in_stock("nope", false), Err(Error::UnknownProduct(_))));
+    }
+
+    #[test]
+    fn rejects_bad_products() {
+        let mut c = Catalog::new();
+        assert!(c.upsert(Product::bare("")).is_err());
+        let mut p = Product::bare("a");
+        p.price = Some(f64::NAN);
+        assert!(matches!(c.upsert(p), Err(Error::InvalidWeight { .. })));
+        assert!(c.is_empty());
+    }
+}

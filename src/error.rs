@@ -1,0 +1,107 @@
+//! One error type for the whole crate.
+//!
+//! Every fallible call returns [`Result`]; bad input is named here instead of panicking, so the
+//! C and WASM bindings can translate each case into a status code or a thrown `Error`.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in rapport.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A value that must be finite and non-negative was not (NaN, ±∞, negative).
+    #[error("invalid {what}: {value} (must be finite and non-negative)")]
+    InvalidWeight {
+        /// What the value was (weight, quantity, price, …).
+        what: &'static str,
+        /// The offending value.
+        value: f64,
+    },
+    /// A configuration value out of its documented range.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// An argument that breaks a documented precondition (empty id, lengths that differ, …).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A customer id the engine has never seen.
+    #[error("unknown customer {0:?}")]
+    UnknownCustomer(String),
+    /// A product id the engine has never seen.
+    #[error("unknown product {0:?}")]
+    UnknownProduct(String),
+    /// An operation that needs a trained model was called before training.
+    #[error("the model is not trained yet")]
+    NotTrained,
+    /// Nothing to train on or nothing to compute from.
+    #[error("empty input: {0}")]
+    Empty(String),
+    /// A CSV file whose header lacks a required column.
+    #[error("CSV header has no column {column:?} (have: {available})")]
+    MissingColumn {
+        /// The column the layout asked for.
+        column: String,
+        /// The columns the header had, comma-separated.
+        available: String,
+    },
+    /// A CSV row that could not be read (strict mode, or a structural error).
+    #[error("line {line}: {message}")]
+    BadRow {
+        /// 1-based line number in the file (the header is line 1).
+        line: u64,
+        /// What was wrong with the row.
+        message: String,
+    },
+    /// A model file that is not a rapport file.
+    #[error("not a rapport model file (bad magic bytes)")]
+    NotAModel,
+    /// A model file written by a newer format version than this library reads.
+    #[error("model file format version {found} is newer than supported version {supported}")]
+    UnsupportedVersion {
+        /// Version in the file.
+        found: u32,
+        /// Newest version this build reads.
+        supported: u32,
+    },
+    /// A model file that is shorter than its header says, or whose checksum does not match.
+    #[error("corrupted model file: {0}")]
+    Corrupted(String),
+    /// Serialisation failed (should not happen for well-formed engines).
+    #[error("serialisation failed: {0}")]
+    Serialize(String),
+    /// An I/O error, with the path when there is one.
+    #[error("I/O error{}: {source}", path.as_ref().map(|p| format!(" on {}", p.display())).unwrap_or_default())]
+    Io {
+        /// The file involved, when known.
+        path: Option<PathBuf>,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<std::io::Error> for Error {
+    fn from(source: std::io::Error) -> Self {
+        Error::Io { path: None, source }
+    }
+}
+
+impl Error {
+    pub(crate) fn io_at(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: Some(path.into()),
+            source,
+        }
+    }
+}
+
+/// Shorthand for results with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Checks that a weight-like value is finite and non-negative.
+pub(crate) fn check_weight(what: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(Error::InvalidWeight { what, value })
+    }
+}

@@ -1,0 +1,342 @@
+//! Purchase history: the events a shop feeds in, interned and kept per customer.
+
+use crate::catalog::{Catalog, Product};
+use crate::error::{Error, Result, check_weight};
+use crate::ids::IdMap;
+use crate::time::Timestamp;
+use hashbrown::HashSet;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// One purchase line as the shop reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Purchase {
+    /// The shop's customer id.
+    pub customer: String,
+    /// The shop's product id.
+    pub product: String,
+    /// When the purchase happened.
+    pub timestamp: Timestamp,
+    /// Units bought (> 0).
+    pub quantity: f64,
+    /// Price per unit (≥ 0).
+    pub unit_price: f64,
+    /// Order or invoice id; lines without one are grouped into orders by customer and timestamp.
+    pub order: Option<String>,
+}
+
+/// Where a customer is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Channel {
+    /// The shop's web site.
+    Web,
+    /// E-mail.
+    Email,
+    /// Text message.
+    Sms,
+    /// The shop's mobile app.
+    App,
+    /// A physical shop.
+    InStore,
+}
+
+impl Channel {
+    /// All channels, in declaration order.
+    pub const ALL: [Channel; 5] = [Channel::Web, Channel::Email, Channel::Sms, Channel::App, Channel::InStore];
+
+    /// The lower-case name used in files and APIs (`web`, `email`, `sms`, `app`, `in-store`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::App => "app",
+            Channel::InStore => "in-store",
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Channel {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "web" => Ok(Channel::Web),
+            "email" | "e-mail" => Ok(Channel::Email),
+            "sms" => Ok(Channel::Sms),
+            "app" => Ok(Channel::App),
+            "in-store" | "instore" | "in_store" | "store" => Ok(Channel::InStore),
+            other => Err(Error::InvalidArgument(format!("unknown channel {other:?}"))),
+        }
+    }
+}
+
+/// What the shop knows about a customer besides purchases.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CustomerInfo {
+    /// The shop's customer id.
+    pub id: String,
+    /// First name, for greetings.
+    pub first_name: Option<String>,
+    /// Preferred locale (`en-GB`, …).
+    pub locale: Option<String>,
+    /// Preferred channel.
+    pub channel: Option<Channel>,
+}
+
+/// A stored purchase line, with interned indices.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    /// Customer index.
+    pub customer: u32,
+    /// Product index.
+    pub product: u32,
+    /// Order index (see [`History::order_id`]).
+    pub order: u32,
+    /// When.
+    pub timestamp: Timestamp,
+    /// Units.
+    pub quantity: f64,
+    /// Price per unit.
+    pub unit_price: f64,
+}
+
+impl Line {
+    /// Quantity × unit price.
+    pub fn amount(&self) -> f64 {
+        self.quantity * self.unit_price
+    }
+}
+
+/// Whether [`History::record`] stored a line or recognised it as a repeat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// The line was new and is stored.
+    Added,
+    /// An identical line (same customer, product, order, time, quantity and price) was already
+    /// stored; it is not counted twice.
+    Duplicate,
+}
+
+type LineKey = (u32, u32, u32, i64, u64, u64);
+
+/// Every purchase, customer and product the engine has been told about.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct History {
+    customers: IdMap,
+    infos: Vec<CustomerInfo>,
+    catalog: Catalog,
+    orders: IdMap,
+    lines: Vec<Line>,
+    #[serde(skip)]
+    by_customer: Vec<Vec<u32>>,
+    #[serde(skip)]
+    seen: HashSet<LineKey>,
+}
+
+impl History {
+    /// An empty history.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Rebuilds the derived indexes after deserialisation.
+    pub(crate) fn rebuild(&mut self) {
+        self.by_customer = vec![Vec::new(); self.customers.len()];
+        self.seen.clear();
+        for (i, l) in self.lines.iter().enumerate() {
+            self.by_customer[l.customer as usize].push(i as u32);
+            self.seen.insert(key(l));
+        }
+    }
+
+    /// Records one purchase line.
+    ///
+    /// Errors on an empty id, a non-positive or non-finite quantity, or a negative or non-finite
+    /// price; nothing is stored then. An exact repeat of a stored line returns
+    /// [`Recorded::Duplicate`] and is not stored again.
+    pub fn record(&mut self, p: &Purchase) -> Result<Recorded> {
+        if p.customer.is_empty() {
+            return Err(Error::InvalidArgument("empty customer id".into()));
+        }
+        if p.product.is_empty() {
+            return Err(Error::InvalidArgument("empty product id".into()));
+        }
+        check_weight("quantity", p.quantity)?;
+        if p.quantity == 0.0 {
+            return Err(Error::InvalidWeight {
+                what: "quantity",
+                value: 0.0,
+            });
+        }
+        check_weight("unit price", p.unit_price)?;
+        let customer = self.customer_index_or_add(&p.customer);
+        let product = self.catalog.intern(&p.product);
+        let order = match &p.order {
+            Some(o) if !o.is_empty() => self.orders.intern(o),
+            _ => self.orders.intern(&format!("{}@{}", p.customer, p.timestamp.0)),
+        };
+        let line = Line {
+            customer,
+            product,
+            order,
+            timestamp: p.timestamp,
+            quantity: p.quantity,
+            unit_price: p.unit_price,
+        };
+        if !self.seen.insert(key(&line)) {
+            return Ok(Recorded::Duplicate);
+        }
+        self.by_customer[customer as usize].push(self.lines.len() as u32);
+        self.lines.push(line);
+        Ok(Recorded::Added)
+    }
+
+    /// Adds or updates a customer's attributes.
+    pub fn upsert_customer(&mut self, info: CustomerInfo) -> Result<u32> {
+        if info.id.is_empty() {
+            return Err(Error::InvalidArgument("empty customer id".into()));
+        }
+        let i = self.customer_index_or_add(&info.id);
+        self.infos[i as usize] = info;
+        Ok(i)
+    }
+
+    fn customer_index_or_add(&mut self, id: &str) -> u32 {
+        let i = self.customers.intern(id);
+        if i as usize == self.infos.len() {
+            self.infos.push(CustomerInfo {
+                id: id.to_owned(),
+                ..Default::default()
+            });
+            self.by_customer.push(Vec::new());
+        }
+        i
+    }
+
+    /// Adds or replaces a catalog entry.
+    pub fn upsert_product(&mut self, product: Product) -> Result<u32> {
+        self.catalog.upsert(product)
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The catalog, mutable (stock flags, names, prices).
+    pub fn catalog_mut(&mut self) -> &mut Catalog {
+        &mut self.catalog
+    }
+
+    /// The customer id map.
+    pub fn customers(&self) -> &IdMap {
+        &self.customers
+    }
+
+    /// Attributes of the customer at `index`.
+    pub fn customer_info(&self, index: u32) -> &CustomerInfo {
+        &self.infos[index as usize]
+    }
+
+    /// Number of customers.
+    pub fn customer_count(&self) -> usize {
+        self.customers.len()
+    }
+
+    /// All stored lines in arrival order.
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+
+    /// The lines of one customer, in arrival order.
+    pub fn customer_lines(&self, customer: u32) -> impl ExactSizeIterator<Item = &Line> + '_ {
+        let idx: &[u32] = self.by_customer.get(customer as usize).map(Vec::as_slice).unwrap_or(&[]);
+        idx.iter().map(|&i| &self.lines[i as usize])
+    }
+
+    /// The order id string for an order index (synthetic `customer@seconds` when none was given).
+    pub fn order_id(&self, order: u32) -> &str {
+        self.orders.name(order)
+    }
+
+    /// Latest purchase time over all customers.
+    pub fn last_timestamp(&self) -> Option<Timestamp> {
+        self.lines.iter().map(|l| l.timestamp).max()
+    }
+}
+
+fn key(l: &Line) -> LineKey {
+    (l.customer, l.product, l.order, l.timestamp.0, l.quantity.to_bits(), l.unit_price.to_bits())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(c: &str, item: &str, day: i64, qty: f64) -> Purchase {
+        Purchase {
+            customer: c.into(),
+            product: item.into(),
+            timestamp: Timestamp(day * 86_400),
+            quantity: qty,
+            unit_price: 1.5,
+            order: None,
+        }
+    }
+
+    #[test]
+    fn records_and_dedups() {
+        let mut h = History::new();
+        assert_eq!(h.record(&p("c1", "a", 1, 2.0)).unwrap(), Recorded::Added);
+        assert_eq!(h.record(&p("c1", "a", 1, 2.0)).unwrap(), Recorded::Duplicate);
+        assert_eq!(h.record(&p("c1", "b", 1, 2.0)).unwrap(), Recorded::Added);
+        assert_eq!(h.lines().len(), 2);
+        assert_eq!(h.customer_lines(0).len(), 2);
+        // both lines share the synthetic order of (c1, day 1)
+        assert_eq!(h.lines()[0].order, h.lines()[1].order);
+        assert_eq!(h.order_id(0), "c1@86400");
+    }
+
+    #[test]
+    fn rejects_bad_lines() {
+        let mut h = History::new();
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 0.0] {
+            assert!(matches!(h.record(&p("c", "a", 1, bad)), Err(Error::InvalidWeight { .. })));
+        }
+        let mut q = p("c", "a", 1, 1.0);
+        q.unit_price = -2.0;
+        assert!(h.record(&q).is_err());
+        assert!(h.record(&p("", "a", 1, 1.0)).is_err());
+        assert!(h.record(&p("c", "", 1, 1.0)).is_err());
+        assert!(h.lines().is_empty());
+    }
+
+    #[test]
+    fn rebuild_restores_indexes() {
+        let mut h = History::new();
+        h.record(&p("c1", "a", 1, 1.0)).unwrap();
+        h.record(&p("c2", "a", 2, 1.0)).unwrap();
+        let bytes = serde_json::to_vec(&h).unwrap();
+        let mut back: History = serde_json::from_slice(&bytes).unwrap();
+        back.rebuild();
+        assert_eq!(back.customer_lines(1).len(), 1);
+        assert_eq!(back.record(&p("c2", "a", 2, 1.0)).unwrap(), Recorded::Duplicate);
+    }
+
+    #[test]
+    fn channels_parse() {
+        assert_eq!("In-Store".parse::<Channel>().unwrap(), Channel::InStore);
+        assert!("pigeon".parse::<Channel>().is_err());
+        for c in Channel::ALL {
+            assert_eq!(c.as_str().parse::<Channel>().unwrap(), c);
+        }
+    }
+}
