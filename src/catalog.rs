@@ -62,7 +62,11 @@ impl Catalog {
         if let Some(p) = product.price {
             check_weight("price", p)?;
         }
-        let category = product.category.as_deref().filter(|c| !c.is_empty()).map(|c| self.categories.intern(c));
+        let category = product
+            .category
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(|c| self.categories.intern(c));
         let entry = Entry {
             name: product.name,
             category,
@@ -107,7 +111,9 @@ impl Catalog {
 
     /// Marks a product in or out of stock.
     pub fn set_in_stock(&mut self, id: &str, in_stock: bool) -> Result<()> {
-        let i = self.index(id).ok_or_else(|| Error::UnknownProduct(id.to_owned()))?;
+        let i = self
+            .index(id)
+            .ok_or_else(|| Error::UnknownProduct(id.to_owned()))?;
         self.entries[i as usize].in_stock = in_stock;
         Ok(())
     }
@@ -205,7 +211,10 @@ mod tests {
         assert_eq!(c.name(j), "REGENCY CAKESTAND");
         c.set_in_stock("22423", false).unwrap();
         assert!(!c.in_stock(j));
-        assert!(matches!(c.set_in_stock("nope", false), Err(Error::UnknownProduct(_))));
+        assert!(matches!(
+            c.set_in_stock("nope", false),
+            Err(Error::UnknownProduct(_))
+        ));
     }
 
     #[test]

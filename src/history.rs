@@ -44,7 +44,13 @@ pub enum Channel {
 
 impl Channel {
     /// All channels, in declaration order.
-    pub const ALL: [Channel; 5] = [Channel::Web, Channel::Email, Channel::Sms, Channel::App, Channel::InStore];
+    pub const ALL: [Channel; 5] = [
+        Channel::Web,
+        Channel::Email,
+        Channel::Sms,
+        Channel::App,
+        Channel::InStore,
+    ];
 
     /// The lower-case name used in files and APIs (`web`, `email`, `sms`, `app`, `in-store`).
     pub fn as_str(self) -> &'static str {
@@ -181,7 +187,9 @@ impl History {
         let product = self.catalog.intern(&p.product);
         let order = match &p.order {
             Some(o) if !o.is_empty() => self.orders.intern(o),
-            _ => self.orders.intern(&format!("{}@{}", p.customer, p.timestamp.0)),
+            _ => self
+                .orders
+                .intern(&format!("{}@{}", p.customer, p.timestamp.0)),
         };
         let line = Line {
             customer,
@@ -258,7 +266,11 @@ impl History {
 
     /// The lines of one customer, in arrival order.
     pub fn customer_lines(&self, customer: u32) -> impl ExactSizeIterator<Item = &Line> + '_ {
-        let idx: &[u32] = self.by_customer.get(customer as usize).map(Vec::as_slice).unwrap_or(&[]);
+        let idx: &[u32] = self
+            .by_customer
+            .get(customer as usize)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         idx.iter().map(|&i| &self.lines[i as usize])
     }
 
@@ -274,7 +286,14 @@ impl History {
 }
 
 fn key(l: &Line) -> LineKey {
-    (l.customer, l.product, l.order, l.timestamp.0, l.quantity.to_bits(), l.unit_price.to_bits())
+    (
+        l.customer,
+        l.product,
+        l.order,
+        l.timestamp.0,
+        l.quantity.to_bits(),
+        l.unit_price.to_bits(),
+    )
 }
 
 #[cfg(test)]
@@ -296,7 +315,10 @@ mod tests {
     fn records_and_dedups() {
         let mut h = History::new();
         assert_eq!(h.record(&p("c1", "a", 1, 2.0)).unwrap(), Recorded::Added);
-        assert_eq!(h.record(&p("c1", "a", 1, 2.0)).unwrap(), Recorded::Duplicate);
+        assert_eq!(
+            h.record(&p("c1", "a", 1, 2.0)).unwrap(),
+            Recorded::Duplicate
+        );
         assert_eq!(h.record(&p("c1", "b", 1, 2.0)).unwrap(), Recorded::Added);
         assert_eq!(h.lines().len(), 2);
         assert_eq!(h.customer_lines(0).len(), 2);
@@ -309,7 +331,10 @@ mod tests {
     fn rejects_bad_lines() {
         let mut h = History::new();
         for bad in [f64::NAN, f64::INFINITY, -1.0, 0.0] {
-            assert!(matches!(h.record(&p("c", "a", 1, bad)), Err(Error::InvalidWeight { .. })));
+            assert!(matches!(
+                h.record(&p("c", "a", 1, bad)),
+                Err(Error::InvalidWeight { .. })
+            ));
         }
         let mut q = p("c", "a", 1, 1.0);
         q.unit_price = -2.0;
@@ -328,7 +353,10 @@ mod tests {
         let mut back: History = serde_json::from_slice(&bytes).unwrap();
         back.rebuild();
         assert_eq!(back.customer_lines(1).len(), 1);
-        assert_eq!(back.record(&p("c2", "a", 2, 1.0)).unwrap(), Recorded::Duplicate);
+        assert_eq!(
+            back.record(&p("c2", "a", 2, 1.0)).unwrap(),
+            Recorded::Duplicate
+        );
     }
 
     #[test]

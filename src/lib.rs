@@ -15,3 +15,7 @@ pub use catalog::{Catalog, Product};
 pub use error::{Error, Result};
 pub use history::{Channel, CustomerInfo, History, Line, Purchase, Recorded};
 pub use time::Timestamp;
+
+pub mod als;
+pub mod interactions;
+pub mod linalg;

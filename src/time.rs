@@ -21,7 +21,14 @@ impl Timestamp {
     /// assert_eq!(t.to_string(), "2011-12-09 12:50:00");
     /// assert!(Timestamp::from_ymd_hms(2011, 2, 30, 0, 0, 0).is_none());
     /// ```
-    pub fn from_ymd_hms(year: i32, month: u32, day: u32, hour: u32, min: u32, sec: u32) -> Option<Self> {
+    pub fn from_ymd_hms(
+        year: i32,
+        month: u32,
+        day: u32,
+        hour: u32,
+        min: u32,
+        sec: u32,
+    ) -> Option<Self> {
         let date = chrono::NaiveDate::from_ymd_opt(year, month, day)?;
         let dt = date.and_hms_opt(hour, min, sec)?;
         Some(Timestamp(dt.and_utc().timestamp()))
@@ -137,7 +144,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_dates() {
-        for bad in ["", "2010-13-01", "2010-02-30 00:00:00", "13/1/2010 8:26", "2010-12-01 25:00:00", "x/y/z", "2010-12-01-02", "1/2/3/4"] {
+        for bad in [
+            "",
+            "2010-13-01",
+            "2010-02-30 00:00:00",
+            "13/1/2010 8:26",
+            "2010-12-01 25:00:00",
+            "x/y/z",
+            "2010-12-01-02",
+            "1/2/3/4",
+        ] {
             assert!(Timestamp::parse(bad).is_none(), "{bad}");
         }
     }

@@ -1,0 +1,665 @@
+//! Implicit-feedback matrix factorization: alternating least squares with conjugate-gradient
+//! solves (Hu, Koren & Volinsky 2008; Takács, Pilászy & Tikk 2011), frequency-scaled
+//! regularization (Rendle et al. 2021), and fold-in of new rows against fixed item factors.
+//!
+//! Each customer row `u` minimises
+//! `Σ_i c_ui (p_ui − x_u·y_i)² + λ_u ‖x_u‖²`, with `p_ui = 1` where the customer bought `i`,
+//! `c_ui = 1 + α·w_ui` there (or `1 + α·ln(1 + w_ui/ε)` with log scaling) and `c_ui = 1`
+//! elsewhere. The unobserved part is the precomputed Gram matrix `YᵀY`, so a solve only touches
+//! the customer's own purchases. Products are solved the same way against the customer factors.
+
+use crate::error::{Error, Result};
+use crate::interactions::Interactions;
+use crate::linalg::{axpy, cholesky_solve, dot, gram, matvec};
+use ndarray::Array2;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// How interaction weights become confidences.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Confidence {
+    /// `c = 1 + α·w`.
+    Linear,
+    /// `c = 1 + α·ln(1 + w/ε)`: damps heavy repeat buyers.
+    Log {
+        /// Scale `ε` of the weights (> 0).
+        epsilon: f32,
+    },
+}
+
+/// Hyper-parameters of ALS training. `Default` holds the validated defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlsConfig {
+    /// Length of each factor vector (≥ 1).
+    pub factors: usize,
+    /// Full sweeps over customers and products.
+    pub iterations: usize,
+    /// Regularization strength `λ` (finite, ≥ 0).
+    pub regularization: f32,
+    /// Frequency scaling exponent `ν`: row `u` is regularized by `λ·n_u^ν`, where `n_u` is its
+    /// number of interactions. `0` gives the classic constant `λ`.
+    pub frequency_scaling: f32,
+    /// Confidence slope `α` (finite, ≥ 0).
+    pub alpha: f32,
+    /// Weight-to-confidence mapping.
+    pub confidence: Confidence,
+    /// Conjugate-gradient steps per row and half-sweep (≥ 1).
+    pub cg_steps: usize,
+    /// Seed of the random initial factors.
+    pub seed: u64,
+    /// Worker threads; `0` uses every core. Ignored without the `parallel` feature.
+    /// The model is the same for any thread count.
+    pub threads: usize,
+}
+
+impl Default for AlsConfig {
+    fn default() -> Self {
+        AlsConfig {
+            factors: 64,
+            iterations: 15,
+            regularization: 1.0,
+            frequency_scaling: 0.0,
+            alpha: 2.0,
+            confidence: Confidence::Linear,
+            cg_steps: 3,
+            seed: 42,
+            threads: 0,
+        }
+    }
+}
+
+impl AlsConfig {
+    /// Checks every field against its documented range.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidConfig(m));
+        if self.factors == 0 {
+            return bad("factors must be at least 1".into());
+        }
+        if self.factors > 4096 {
+            return bad(format!("factors = {} is more than 4096", self.factors));
+        }
+        if !(self.regularization.is_finite() && self.regularization >= 0.0) {
+            return bad(format!(
+                "regularization = {} must be finite and ≥ 0",
+                self.regularization
+            ));
+        }
+        if !(self.frequency_scaling.is_finite() && self.frequency_scaling >= 0.0) {
+            return bad(format!(
+                "frequency_scaling = {} must be finite and ≥ 0",
+                self.frequency_scaling
+            ));
+        }
+        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
+            return bad(format!("alpha = {} must be finite and ≥ 0", self.alpha));
+        }
+        if let Confidence::Log { epsilon } = self.confidence
+            && !(epsilon.is_finite() && epsilon > 0.0)
+        {
+            return bad(format!(
+                "log confidence epsilon = {epsilon} must be finite and > 0"
+            ));
+        }
+        if self.cg_steps == 0 {
+            return bad("cg_steps must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Confidence for a weight.
+    #[inline]
+    pub fn confidence(&self, weight: f32) -> f32 {
+        match self.confidence {
+            Confidence::Linear => 1.0 + self.alpha * weight,
+            Confidence::Log { epsilon } => 1.0 + self.alpha * (weight / epsilon).ln_1p(),
+        }
+    }
+
+    /// Regularization for a row with `n` interactions.
+    #[inline]
+    pub fn row_regularization(&self, n: usize) -> f32 {
+        if self.frequency_scaling == 0.0 {
+            self.regularization
+        } else {
+            self.regularization * (n.max(1) as f32).powf(self.frequency_scaling)
+        }
+    }
+}
+
+/// What the training callback sees after each iteration.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    /// 1-based iteration just finished.
+    pub iteration: usize,
+    /// Of how many.
+    pub iterations: usize,
+    /// Weighted squared loss plus regularization, divided by the number of interactions.
+    pub loss: f64,
+    /// Wall time of this iteration (excluding the loss computation).
+    pub elapsed: Duration,
+}
+
+/// Trained factors: one vector per customer row and per product column.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Factors {
+    config: AlsConfig,
+    users: Array2<f32>,
+    items: Array2<f32>,
+    /// `YᵀY` of the item factors, kept for fold-in.
+    item_gram: Array2<f32>,
+}
+
+/// Trains factors on `matrix` (customers × products).
+///
+/// ```
+/// use rapport::als::{train, AlsConfig};
+/// use rapport::interactions::{Interactions, Triple};
+/// let m = Interactions::from_triples(2, 2, &[Triple { user: 0, item: 1, weight: 1.0 }]).unwrap();
+/// let f = train(&m, &AlsConfig { factors: 4, iterations: 3, ..Default::default() }).unwrap();
+/// assert_eq!(f.user(0).len(), 4);
+/// ```
+pub fn train(matrix: &Interactions, config: &AlsConfig) -> Result<Factors> {
+    train_with(matrix, config, None)
+}
+
+/// Trains like [`train`], calling `progress` after each iteration with the loss.
+pub fn train_with(
+    matrix: &Interactions,
+    config: &AlsConfig,
+    mut progress: Option<&mut dyn FnMut(&Progress)>,
+) -> Result<Factors> {
+    config.validate()?;
+    if matrix.rows() == 0 || matrix.cols() == 0 || matrix.nnz() == 0 {
+        return Err(Error::Empty("no interactions to train on".into()));
+    }
+    let f = config.factors;
+    let mut rng = SmallRng::seed_from_u64(config.seed);
+    let scale = 0.1 / (f as f32).sqrt();
+    let mut init = |n: usize| Array2::from_shape_fn((n, f), |_| rng.random_range(-scale..scale));
+    let mut users = init(matrix.rows());
+    let mut items = init(matrix.cols());
+    let by_item = matrix.transpose();
+    let pool = Pool::new(config.threads)?;
+    for it in 0..config.iterations {
+        let start = std::time::Instant::now();
+        pool.run(|| {
+            let g = gram(items.view());
+            solve_rows(&mut users, &items, &g, matrix, config);
+            let g = gram(users.view());
+            solve_rows(&mut items, &users, &g, &by_item, config);
+        });
+        let elapsed = start.elapsed();
+        if let Some(cb) = progress.as_deref_mut() {
+            let loss = loss(&users, &items, matrix, config);
+            cb(&Progress {
+                iteration: it + 1,
+                iterations: config.iterations,
+                loss,
+                elapsed,
+            });
+        }
+    }
+    let item_gram = gram(items.view());
+    Ok(Factors {
+        config: config.clone(),
+        users,
+        items,
+        item_gram,
+    })
+}
+
+/// The threads training runs on: rayon's global pool, or a dedicated one of a fixed size.
+pub(crate) struct Pool(#[cfg(feature = "parallel")] Option<rayon::ThreadPool>);
+
+impl Pool {
+    /// A pool of `threads` workers (`0`: the global pool, every core).
+    pub(crate) fn new(threads: usize) -> Result<Self> {
+        #[cfg(feature = "parallel")]
+        {
+            if threads == 0 {
+                return Ok(Pool(None));
+            }
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map(|p| Pool(Some(p)))
+                .map_err(|e| Error::InvalidConfig(format!("cannot start {threads} threads: {e}")))
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            let _ = threads;
+            Ok(Pool())
+        }
+    }
+
+    /// Runs `job` inside the pool.
+    pub(crate) fn run<R: Send>(&self, job: impl FnOnce() -> R + Send) -> R {
+        #[cfg(feature = "parallel")]
+        if let Some(p) = &self.0 {
+            return p.install(job);
+        }
+        job()
+    }
+}
+
+/// Scratch space for one conjugate-gradient solve.
+struct Scratch {
+    r: Vec<f32>,
+    p: Vec<f32>,
+    ap: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(f: usize) -> Self {
+        Scratch {
+            r: vec![0.0; f],
+            p: vec![0.0; f],
+            ap: vec![0.0; f],
+        }
+    }
+}
+
+/// One half-sweep: every row of `target` re-solved against the fixed `other` factors.
+fn solve_rows(
+    target: &mut Array2<f32>,
+    other: &Array2<f32>,
+    g: &Array2<f32>,
+    matrix: &Interactions,
+    cfg: &AlsConfig,
+) {
+    let f = cfg.factors;
+    let other = other.as_slice().expect("factors are contiguous");
+    let g = g.as_slice().expect("gram is contiguous");
+    let rows = target.as_slice_mut().expect("factors are contiguous");
+    let solve = |s: &mut Scratch, (u, x): (usize, &mut [f32])| {
+        let (idx, w) = matrix.row(u);
+        cg_solve(
+            x,
+            other,
+            f,
+            g,
+            idx,
+            w,
+            cfg,
+            cfg.row_regularization(idx.len()),
+            s,
+        );
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        rows.par_chunks_mut(f)
+            .enumerate()
+            .with_min_len(16)
+            .for_each_init(|| Scratch::new(f), solve);
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        let mut s = Scratch::new(f);
+        rows.chunks_mut(f)
+            .enumerate()
+            .for_each(|ux| solve(&mut s, ux));
+    }
+}
+
+/// A few conjugate-gradient steps on `(G + λI + Σ (c_i − 1) y_i y_iᵀ) x = Σ c_i y_i`, warm-started
+/// from the current `x` (Takács et al. 2011).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn cg_solve(
+    x: &mut [f32],
+    other: &[f32],
+    f: usize,
+    g: &[f32],
+    idx: &[u32],
+    w: &[f32],
+    cfg: &AlsConfig,
+    reg: f32,
+    s: &mut Scratch,
+) {
+    let Scratch { r, p, ap } = s;
+    // r = b − A x
+    matvec(g, x, r);
+    for (ri, xi) in r.iter_mut().zip(x.iter()) {
+        *ri = -*ri - reg * xi;
+    }
+    for (&i, &wi) in idx.iter().zip(w) {
+        let y = &other[i as usize * f..i as usize * f + f];
+        let c = cfg.confidence(wi);
+        axpy(c - (c - 1.0) * dot(y, x), y, r);
+    }
+    p.copy_from_slice(r);
+    let mut rs_old = dot(r, r);
+    for _ in 0..cfg.cg_steps {
+        if rs_old < 1e-20 {
+            break;
+        }
+        matvec(g, p, ap);
+        axpy(reg, p, ap);
+        for (&i, &wi) in idx.iter().zip(w) {
+            let y = &other[i as usize * f..i as usize * f + f];
+            let c = cfg.confidence(wi);
+            axpy((c - 1.0) * dot(y, p), y, ap);
+        }
+        let pap = dot(p, ap);
+        if pap <= 0.0 || !pap.is_finite() {
+            break;
+        }
+        let step = rs_old / pap;
+        axpy(step, p, x);
+        axpy(-step, ap, r);
+        let rs_new = dot(r, r);
+        let beta = rs_new / rs_old;
+        for (pi, ri) in p.iter_mut().zip(r.iter()) {
+            *pi = ri + beta * *pi;
+        }
+        rs_old = rs_new;
+    }
+}
+
+/// Full objective divided by the number of interactions.
+fn loss(users: &Array2<f32>, items: &Array2<f32>, m: &Interactions, cfg: &AlsConfig) -> f64 {
+    let f = cfg.factors;
+    let yty = gram(items.view());
+    let (us, is) = (users.as_slice().unwrap(), items.as_slice().unwrap());
+    let g = yty.as_slice().unwrap();
+    let mut tmp = vec![0f32; f];
+    let mut total = 0f64;
+    let counts = m.column_counts();
+    for u in 0..m.rows() {
+        let x = &us[u * f..u * f + f];
+        matvec(g, x, &mut tmp);
+        // Σ_all (x·y)² over every product, then correct the observed ones.
+        total += dot(x, &tmp) as f64;
+        let (idx, w) = m.row(u);
+        for (&i, &wi) in idx.iter().zip(w) {
+            let s = dot(x, &is[i as usize * f..i as usize * f + f]) as f64;
+            let c = cfg.confidence(wi) as f64;
+            total += c * (1.0 - s) * (1.0 - s) - s * s;
+        }
+        total += cfg.row_regularization(idx.len()) as f64 * dot(x, x) as f64;
+    }
+    for (i, &n) in counts.iter().enumerate() {
+        let y = &is[i * f..i * f + f];
+        total += cfg.row_regularization(n as usize) as f64 * dot(y, y) as f64;
+    }
+    total / m.nnz().max(1) as f64
+}
+
+impl Factors {
+    /// The configuration the factors were trained with.
+    pub fn config(&self) -> &AlsConfig {
+        &self.config
+    }
+
+    /// Number of factors per vector.
+    pub fn dim(&self) -> usize {
+        self.config.factors
+    }
+
+    /// Number of customer rows.
+    pub fn user_count(&self) -> usize {
+        self.users.nrows()
+    }
+
+    /// Number of product columns.
+    pub fn item_count(&self) -> usize {
+        self.items.nrows()
+    }
+
+    /// The trained vector of customer row `u` (empty when out of range).
+    pub fn user(&self, u: usize) -> &[f32] {
+        row(&self.users, u)
+    }
+
+    /// The vector of product `i` (empty when out of range).
+    pub fn item(&self, i: usize) -> &[f32] {
+        row(&self.items, i)
+    }
+
+    /// All product vectors, row-major `items × factors`.
+    pub fn items(&self) -> &Array2<f32> {
+        &self.items
+    }
+
+    /// All customer vectors, row-major `customers × factors`.
+    pub fn users(&self) -> &Array2<f32> {
+        &self.users
+    }
+
+    /// Computes a customer vector from a purchase list against the fixed product factors: an
+    /// exact solve of the same least-squares problem training solves, so a new customer or a new
+    /// purchase changes recommendations at once, without retraining.
+    ///
+    /// Items out of range are an error; repeated items are summed; an empty list gives the zero
+    /// vector.
+    pub fn fold_in(&self, items: &[u32], weights: &[f32]) -> Result<Vec<f32>> {
+        if items.len() != weights.len() {
+            return Err(Error::InvalidArgument(format!(
+                "{} items but {} weights",
+                items.len(),
+                weights.len()
+            )));
+        }
+        let f = self.dim();
+        let n = self.item_count();
+        let mut merged: Vec<(u32, f32)> = Vec::with_capacity(items.len());
+        for (&i, &w) in items.iter().zip(weights) {
+            crate::error::check_weight("weight", w as f64)?;
+            if i as usize >= n {
+                return Err(Error::InvalidArgument(format!(
+                    "item index {i} out of range ({n} items)"
+                )));
+            }
+            merged.push((i, w));
+        }
+        merged.sort_unstable_by_key(|p| p.0);
+        merged.dedup_by(|b, a| {
+            if a.0 == b.0 {
+                a.1 += b.1;
+                true
+            } else {
+                false
+            }
+        });
+        merged.retain(|p| p.1 > 0.0);
+        if merged.is_empty() {
+            return Ok(vec![0.0; f]);
+        }
+        let cfg = &self.config;
+        let reg = cfg.row_regularization(merged.len()).max(1e-6);
+        let mut a = self.item_gram.as_slice().expect("contiguous").to_vec();
+        let mut b = vec![0f32; f];
+        for k in 0..f {
+            a[k * f + k] += reg;
+        }
+        let ys = self.items.as_slice().expect("contiguous");
+        for &(i, w) in &merged {
+            let y = &ys[i as usize * f..i as usize * f + f];
+            let c = cfg.confidence(w);
+            axpy(c, y, &mut b);
+            let extra = c - 1.0;
+            if extra != 0.0 {
+                // lower triangle only: the Cholesky solve reads no more
+                for r in 0..f {
+                    let s = extra * y[r];
+                    axpy(s, &y[..=r], &mut a[r * f..r * f + r + 1]);
+                }
+            }
+        }
+        if !cholesky_solve(&mut a, &mut b) {
+            return Err(Error::InvalidConfig(
+                "fold-in system is not positive definite; use regularization > 0".into(),
+            ));
+        }
+        Ok(b)
+    }
+
+    /// Replaces the vector of customer row `u`, growing the table when `u` is a new row.
+    pub fn set_user(&mut self, u: usize, v: &[f32]) -> Result<()> {
+        let f = self.dim();
+        if v.len() != f {
+            return Err(Error::InvalidArgument(format!(
+                "vector of length {} for {f} factors",
+                v.len()
+            )));
+        }
+        if u >= self.users.nrows() {
+            let extra = u + 1 - self.users.nrows();
+            let zeros = Array2::<f32>::zeros((extra, f));
+            self.users
+                .append(ndarray::Axis(0), zeros.view())
+                .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        }
+        self.users
+            .row_mut(u)
+            .as_slice_mut()
+            .expect("contiguous")
+            .copy_from_slice(v);
+        Ok(())
+    }
+}
+
+fn row(m: &Array2<f32>, i: usize) -> &[f32] {
+    if i >= m.nrows() {
+        return &[];
+    }
+    let f = m.ncols();
+    &m.as_slice().expect("contiguous")[i * f..i * f + f]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interactions::Triple;
+
+    /// Two groups of customers who buy from two disjoint groups of products.
+    fn blocks() -> Interactions {
+        let mut t = Vec::new();
+        for u in 0..20u32 {
+            for i in 0..10u32 {
+                let same_group = (u < 10) == (i < 5);
+                if same_group && (u + i) % 3 != 0 {
+                    t.push(Triple {
+                        user: u,
+                        item: i,
+                        weight: 1.0 + (u % 2) as f32,
+                    });
+                }
+            }
+        }
+        Interactions::from_triples(20, 10, &t).unwrap()
+    }
+
+    fn cfg() -> AlsConfig {
+        AlsConfig {
+            factors: 8,
+            iterations: 10,
+            regularization: 0.1,
+            alpha: 5.0,
+            threads: 1,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn learns_block_structure_and_loss_falls() {
+        let m = blocks();
+        let mut losses = Vec::new();
+        // two factors cannot memorise the matrix, so they must find the two groups
+        let cfg = AlsConfig {
+            factors: 2,
+            regularization: 1.0,
+            ..cfg()
+        };
+        let f = train_with(&m, &cfg, Some(&mut |p: &Progress| losses.push(p.loss))).unwrap();
+        assert_eq!(losses.len(), 10);
+        assert!(losses[9] < losses[0], "{losses:?}");
+        // customer 0 (group A) scores an unbought group-A item above every group-B item
+        let s = |u: usize, i: usize| dot(f.user(u), f.item(i));
+        assert_eq!(m.get(0, 0), 0.0);
+        for b in 5..10 {
+            assert!(s(0, 0) > s(0, b) + 0.1, "{} vs {}", s(0, 0), s(0, b));
+        }
+    }
+
+    #[test]
+    fn deterministic_for_any_thread_count() {
+        let m = blocks();
+        let a = train(&m, &cfg()).unwrap();
+        let b = train(&m, &cfg()).unwrap();
+        let c = train(
+            &m,
+            &AlsConfig {
+                threads: 2,
+                ..cfg()
+            },
+        )
+        .unwrap();
+        assert_eq!(a.users, b.users);
+        assert_eq!(a.items, c.items);
+        let d = train(&m, &AlsConfig { seed: 7, ..cfg() }).unwrap();
+        assert_ne!(a.items, d.items);
+    }
+
+    #[test]
+    fn fold_in_lands_near_trained_vector() {
+        let m = blocks();
+        let f = train(
+            &m,
+            &AlsConfig {
+                iterations: 30,
+                cg_steps: 8,
+                ..cfg()
+            },
+        )
+        .unwrap();
+        for u in [0usize, 7, 13] {
+            let (idx, w) = m.row(u);
+            let v = f.fold_in(idx, w).unwrap();
+            let t = f.user(u);
+            let cos = dot(&v, t) / (dot(&v, &v).sqrt() * dot(t, t).sqrt());
+            assert!(cos > 0.99, "user {u}: cosine {cos}");
+        }
+        assert_eq!(f.fold_in(&[], &[]).unwrap(), vec![0.0; 8]);
+        assert!(f.fold_in(&[99], &[1.0]).is_err());
+        assert!(f.fold_in(&[1], &[f32::NAN]).is_err());
+        assert!(f.fold_in(&[1, 2], &[1.0]).is_err());
+    }
+
+    #[test]
+    fn bad_config_and_empty_data() {
+        let m = blocks();
+        for bad in [
+            AlsConfig {
+                factors: 0,
+                ..cfg()
+            },
+            AlsConfig {
+                regularization: f32::NAN,
+                ..cfg()
+            },
+            AlsConfig {
+                alpha: -1.0,
+                ..cfg()
+            },
+            AlsConfig {
+                cg_steps: 0,
+                ..cfg()
+            },
+            AlsConfig {
+                confidence: Confidence::Log { epsilon: 0.0 },
+                ..cfg()
+            },
+        ] {
+            assert!(
+                matches!(train(&m, &bad), Err(Error::InvalidConfig(_))),
+                "{bad:?}"
+            );
+        }
+        let empty = Interactions::from_triples(3, 3, &[]).unwrap();
+        assert!(matches!(train(&empty, &cfg()), Err(Error::Empty(_))));
+    }
+}
