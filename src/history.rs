@@ -3,6 +3,7 @@
 use crate::catalog::{Catalog, Product};
 use crate::error::{Error, Result, check_weight};
 use crate::ids::IdMap;
+use crate::interactions::Triple;
 use crate::time::Timestamp;
 use hashbrown::HashSet;
 use serde::{Deserialize, Serialize};
@@ -279,6 +280,32 @@ impl History {
         self.orders.name(order)
     }
 
+    /// Customer × product weights: the number of distinct orders that contained the product,
+    /// counting lines strictly before `before` (all lines when `None`). Quantities are ignored on
+    /// purpose: one wholesale order of 500 units says less about taste than five separate orders.
+    pub fn order_counts(&self, before: Option<Timestamp>) -> Vec<Triple> {
+        let mut keys: Vec<(u32, u32, u32)> = self
+            .lines
+            .iter()
+            .filter(|l| before.is_none_or(|b| l.timestamp < b))
+            .map(|l| (l.customer, l.product, l.order))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut out: Vec<Triple> = Vec::new();
+        for (c, p, _) in keys {
+            match out.last_mut() {
+                Some(t) if t.user == c && t.item == p => t.weight += 1.0,
+                _ => out.push(Triple {
+                    user: c,
+                    item: p,
+                    weight: 1.0,
+                }),
+            }
+        }
+        out
+    }
+
     /// Latest purchase time over all customers.
     pub fn last_timestamp(&self) -> Option<Timestamp> {
         self.lines.iter().map(|l| l.timestamp).max()
@@ -325,6 +352,33 @@ mod tests {
         // both lines share the synthetic order of (c1, day 1)
         assert_eq!(h.lines()[0].order, h.lines()[1].order);
         assert_eq!(h.order_id(0), "c1@86400");
+        h.record(&Purchase {
+            order: Some("o2".into()),
+            ..p("c1", "a", 3, 1.0)
+        })
+        .unwrap();
+        h.record(&Purchase {
+            order: Some("o2".into()),
+            ..p("c1", "a", 3, 5.0)
+        })
+        .unwrap();
+        let w = h.order_counts(None);
+        assert_eq!(
+            w,
+            vec![
+                Triple {
+                    user: 0,
+                    item: 0,
+                    weight: 2.0
+                },
+                Triple {
+                    user: 0,
+                    item: 1,
+                    weight: 1.0
+                }
+            ]
+        );
+        assert_eq!(h.order_counts(Some(Timestamp(2 * 86_400)))[0].weight, 1.0);
     }
 
     #[test]

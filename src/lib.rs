@@ -17,5 +17,10 @@ pub use history::{Channel, CustomerInfo, History, Line, Purchase, Recorded};
 pub use time::Timestamp;
 
 pub mod als;
+pub mod engine;
 pub mod interactions;
 pub mod linalg;
+pub mod recommender;
+pub mod topk;
+pub mod triples;
+pub use engine::{Engine, EngineConfig, Reason, RecommendOptions, Recommendation, Recommendations};

@@ -55,9 +55,27 @@ pub fn gram(x: ArrayView2<'_, f32>) -> Array2<f32> {
 /// Solves `a · x = b` in place for a symmetric positive-definite row-major `n × n` matrix.
 ///
 /// `a` is overwritten by its Cholesky factor, `b` by the solution. Returns `false` (leaving
-/// garbage) when `a` is not positive definite.
+/// garbage) when `a` is not positive definite. Only the lower triangle of `a` is read.
 pub fn cholesky_solve(a: &mut [f32], b: &mut [f32]) -> bool {
+    if !cholesky(a, b.len()) {
+        return false;
+    }
+    forward_solve(a, b);
     let n = b.len();
+    // backward: Lᵀ x = y
+    for i in (0..n).rev() {
+        let mut s = b[i];
+        for k in i + 1..n {
+            s -= a[k * n + i] * b[k];
+        }
+        b[i] = s / a[i * n + i];
+    }
+    true
+}
+
+/// In-place Cholesky factorisation `a = L Lᵀ` of the lower triangle of a row-major `n × n`
+/// matrix; `false` when it is not positive definite.
+pub fn cholesky(a: &mut [f32], n: usize) -> bool {
     for j in 0..n {
         let (upto_j, below) = a.split_at_mut((j + 1) * n);
         let row_j = &mut upto_j[j * n..];
@@ -75,21 +93,17 @@ pub fn cholesky_solve(a: &mut [f32], b: &mut [f32]) -> bool {
             row_i[j] = (row_i[j] - dot(&row_i[..j], &row_j[..j])) / d;
         }
     }
-    // forward: L y = b
+    true
+}
+
+/// Solves `L y = b` in place for the lower-triangular factor left by [`cholesky`].
+pub fn forward_solve(l: &[f32], b: &mut [f32]) {
+    let n = b.len();
     for i in 0..n {
-        let row = &a[i * n..i * n + n];
+        let row = &l[i * n..i * n + n];
         let s = b[i] - dot(&row[..i], &b[..i]);
         b[i] = s / row[i];
     }
-    // backward: Lᵀ x = y
-    for i in (0..n).rev() {
-        let mut s = b[i];
-        for k in i + 1..n {
-            s -= a[k * n + i] * b[k];
-        }
-        b[i] = s / a[i * n + i];
-    }
-    true
 }
 
 #[cfg(test)]

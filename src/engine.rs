@@ -1,0 +1,747 @@
+//! The façade a shop links against: one [`Engine`] owns the purchase history, the catalog and
+//! the trained model, and answers recommendation and similar-product requests.
+
+use crate::als::{AlsConfig, Progress};
+use crate::catalog::Product;
+use crate::error::{Error, Result};
+use crate::history::{CustomerInfo, History, Purchase, Recorded};
+use crate::interactions::Interactions;
+use crate::recommender::{Filter, Recommender};
+use crate::time::Timestamp;
+use crate::topk::{Bitset, Scored, TopK};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Engine-wide settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    /// Matrix-factorization hyper-parameters.
+    pub als: AlsConfig,
+    /// Popularity for the fallback counts distinct buyers over this many days before the latest
+    /// purchase (all history when that window is empty).
+    pub popularity_window_days: f64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            als: AlsConfig::default(),
+            popularity_window_days: 30.0,
+        }
+    }
+}
+
+/// What a recommendation request may return.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecommendOptions {
+    /// How many products (default 10).
+    pub k: usize,
+    /// Recommend products the customer already bought (repurchase). Default `false`.
+    pub allow_repurchase: bool,
+    /// Product ids never to return; unknown ids are ignored.
+    pub exclude: Vec<String>,
+    /// Only return products from this list; unknown ids are ignored.
+    pub candidates: Option<Vec<String>>,
+    /// Only return products of this category; an unknown category gives an empty list.
+    pub category: Option<String>,
+    /// Skip products marked out of stock. Default `true`.
+    pub in_stock_only: bool,
+}
+
+impl Default for RecommendOptions {
+    fn default() -> Self {
+        RecommendOptions {
+            k: 10,
+            allow_repurchase: false,
+            exclude: Vec::new(),
+            candidates: None,
+            category: None,
+            in_stock_only: true,
+        }
+    }
+}
+
+/// Why a product was recommended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Reason {
+    /// The owned product that contributes most to the score.
+    BecauseYouBought {
+        /// Its id.
+        product: String,
+        /// Its name.
+        name: String,
+    },
+    /// The customer has no usable history: a popular product in the recent window.
+    Popular,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::BecauseYouBought { name, .. } => write!(f, "because you bought {name}"),
+            Reason::Popular => f.write_str("popular with other customers right now"),
+        }
+    }
+}
+
+/// One recommended product.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// Product id.
+    pub product: String,
+    /// Product name.
+    pub name: String,
+    /// Model score (or popularity count for the fallback).
+    pub score: f32,
+    /// Why it was picked.
+    pub reason: Reason,
+}
+
+/// A ranked list for one customer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recommendations {
+    /// The customer asked about.
+    pub customer: String,
+    /// Best first.
+    pub items: Vec<Recommendation>,
+    /// `true` when the model had nothing to say about this customer (unknown, or no purchases)
+    /// and the list is the popularity fallback.
+    pub fallback: bool,
+}
+
+/// A product similar to another one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimilarProduct {
+    /// Product id.
+    pub product: String,
+    /// Product name.
+    pub name: String,
+    /// Cosine similarity of the two product vectors, in [−1, 1].
+    pub similarity: f32,
+}
+
+/// A summary of one training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Customers (rows) in the model.
+    pub customers: usize,
+    /// Products (columns) in the model.
+    pub products: usize,
+    /// Customer–product pairs trained on.
+    pub interactions: usize,
+    /// Loss after each iteration (empty unless a progress callback was given).
+    pub losses: Vec<f64>,
+}
+
+/// The trained state, present after [`Engine::train`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Model {
+    recommender: Recommender,
+    item_norms: Vec<f32>,
+}
+
+/// Purchase history, catalog and model in one `Send + Sync` value.
+///
+/// ```
+/// use rapport::{Engine, Purchase, Timestamp};
+/// use rapport::engine::RecommendOptions;
+/// let mut engine = Engine::default();
+/// for (c, p, day) in [("ann", "mug", 1), ("ann", "tea", 2), ("bob", "mug", 3), ("bob", "tea", 3), ("cy", "mug", 4)] {
+///     engine.record_purchase(&Purchase {
+///         customer: c.into(), product: p.into(), timestamp: Timestamp(day * 86_400),
+///         quantity: 1.0, unit_price: 3.0, order: None,
+///     }).unwrap();
+/// }
+/// engine.train().unwrap();
+/// let recs = engine.recommend("cy", &RecommendOptions::default()).unwrap();
+/// assert_eq!(recs.items[0].product, "tea");
+/// assert_eq!(recs.items[0].reason.to_string(), "because you bought mug");
+/// ```
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Engine {
+    config: EngineConfig,
+    history: History,
+    model: Option<Model>,
+}
+
+impl Engine {
+    /// An empty engine with these settings (checked at [`Engine::train`]).
+    pub fn new(config: EngineConfig) -> Self {
+        Engine {
+            config,
+            history: History::new(),
+            model: None,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The recorded history and catalog.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The history, mutable (bulk loaders such as the CSV reader write here). Purchases recorded
+    /// this way reach the model at the next [`Engine::train`] or [`Engine::refresh_customer`].
+    pub fn history_mut(&mut self) -> &mut History {
+        &mut self.history
+    }
+
+    /// Records a purchase without touching the model (bulk loading before training).
+    pub fn record_purchase(&mut self, purchase: &Purchase) -> Result<Recorded> {
+        self.history.record(purchase)
+    }
+
+    /// Records many purchases; stops at the first invalid one, reporting its position.
+    pub fn record_purchases(&mut self, purchases: &[Purchase]) -> Result<usize> {
+        let mut added = 0;
+        for (i, p) in purchases.iter().enumerate() {
+            match self.history.record(p) {
+                Ok(Recorded::Added) => added += 1,
+                Ok(Recorded::Duplicate) => {}
+                Err(e) => return Err(Error::InvalidArgument(format!("purchase {i}: {e}"))),
+            }
+        }
+        Ok(added)
+    }
+
+    /// Adds or replaces a catalog entry.
+    pub fn upsert_product(&mut self, product: Product) -> Result<()> {
+        self.history.upsert_product(product).map(|_| ())
+    }
+
+    /// Adds or updates a customer's attributes.
+    pub fn upsert_customer(&mut self, info: CustomerInfo) -> Result<()> {
+        self.history.upsert_customer(info).map(|_| ())
+    }
+
+    /// Marks a product in or out of stock.
+    pub fn set_in_stock(&mut self, product: &str, in_stock: bool) -> Result<()> {
+        self.history.catalog_mut().set_in_stock(product, in_stock)
+    }
+
+    /// Whether a model has been trained (or loaded).
+    pub fn is_trained(&self) -> bool {
+        self.model.is_some()
+    }
+
+    /// Trains the model on the whole history.
+    pub fn train(&mut self) -> Result<TrainReport> {
+        self.train_with(None)
+    }
+
+    /// Trains, calling `progress` after each iteration.
+    pub fn train_with(
+        &mut self,
+        mut progress: Option<&mut dyn FnMut(&Progress)>,
+    ) -> Result<TrainReport> {
+        let triples = self.history.order_counts(None);
+        let rows = self.history.customer_count();
+        let cols = self.history.catalog().len();
+        if triples.is_empty() {
+            return Err(Error::Empty("no purchases to train on".into()));
+        }
+        let matrix = Interactions::from_triples(rows, cols, &triples)?;
+        let mut losses = Vec::new();
+        let mut record = |p: &Progress| {
+            losses.push(p.loss);
+            if let Some(cb) = progress.as_deref_mut() {
+                cb(p);
+            }
+        };
+        let mut recommender =
+            Recommender::train_with(&matrix, &self.config.als, Some(&mut record))?;
+        recommender.set_popularity(self.recent_popularity(cols))?;
+        let item_norms = recommender
+            .factors()
+            .items()
+            .rows()
+            .into_iter()
+            .map(|r| r.dot(&r).sqrt())
+            .collect();
+        self.model = Some(Model {
+            recommender,
+            item_norms,
+        });
+        Ok(TrainReport {
+            customers: rows,
+            products: cols,
+            interactions: matrix.nnz(),
+            losses,
+        })
+    }
+
+    /// Distinct buyers per product over the popularity window (all time when the window is empty).
+    fn recent_popularity(&self, cols: usize) -> Vec<f32> {
+        let count = |since: Option<Timestamp>| {
+            let mut pairs: Vec<(u32, u32)> = self
+                .history
+                .lines()
+                .iter()
+                .filter(|l| since.is_none_or(|s| l.timestamp >= s))
+                .map(|l| (l.product, l.customer))
+                .collect();
+            pairs.sort_unstable();
+            pairs.dedup();
+            let mut pop = vec![0f32; cols];
+            for (p, _) in pairs {
+                pop[p as usize] += 1.0;
+            }
+            pop
+        };
+        let since = self
+            .history
+            .last_timestamp()
+            .map(|t| t.plus_days(-self.config.popularity_window_days));
+        let pop = count(since);
+        if pop.iter().any(|&p| p > 0.0) {
+            pop
+        } else {
+            count(None)
+        }
+    }
+
+    fn model(&self) -> Result<&Model> {
+        self.model.as_ref().ok_or(Error::NotTrained)
+    }
+
+    /// A customer's products and order counts from the current history (model products only).
+    fn owned(&self, customer: u32, item_count: usize) -> (Vec<u32>, Vec<f32>) {
+        let mut keys: Vec<(u32, u32)> = self
+            .history
+            .customer_lines(customer)
+            .filter(|l| (l.product as usize) < item_count)
+            .map(|l| (l.product, l.order))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let (mut items, mut weights): (Vec<u32>, Vec<f32>) = (Vec::new(), Vec::new());
+        for (p, _) in keys {
+            if items.last() == Some(&p) {
+                *weights.last_mut().expect("paired") += 1.0;
+            } else {
+                items.push(p);
+                weights.push(1.0);
+            }
+        }
+        (items, weights)
+    }
+
+    /// Records a purchase and folds the customer's vector in again from their whole history, so
+    /// the next recommendation reflects it without retraining. Works for new customers too.
+    /// Before training it only records.
+    pub fn observe(&mut self, purchase: &Purchase) -> Result<Recorded> {
+        let r = self.history.record(purchase)?;
+        if self.model.is_some() {
+            let c = self
+                .history
+                .customers()
+                .get(&purchase.customer)
+                .expect("just recorded");
+            self.refresh_customer_index(c)?;
+        }
+        Ok(r)
+    }
+
+    /// Folds a customer's vector in from their current history (after bulk `record_purchase`).
+    pub fn refresh_customer(&mut self, customer: &str) -> Result<()> {
+        let c = self
+            .history
+            .customers()
+            .get(customer)
+            .ok_or_else(|| Error::UnknownCustomer(customer.to_owned()))?;
+        self.refresh_customer_index(c)
+    }
+
+    fn refresh_customer_index(&mut self, c: u32) -> Result<()> {
+        let n = self.model()?.recommender.factors().item_count();
+        let (items, weights) = self.owned(c, n);
+        let model = self.model.as_mut().ok_or(Error::NotTrained)?;
+        let v = model.recommender.factors().fold_in(&items, &weights)?;
+        model.recommender.factors_mut().set_user(c as usize, &v)
+    }
+
+    /// Top products for a customer, each with its score and a reason.
+    ///
+    /// Unknown customers and customers without purchases get the popularity fallback, flagged
+    /// in [`Recommendations::fallback`]. Errors only when no model is trained.
+    pub fn recommend(&self, customer: &str, options: &RecommendOptions) -> Result<Recommendations> {
+        let model = self.model()?;
+        let rec = &model.recommender;
+        let factors = rec.factors();
+        let n = factors.item_count();
+        let catalog = self.history.catalog();
+
+        let mut exclude = Bitset::with_len(n);
+        for id in &options.exclude {
+            if let Some(i) = catalog.index(id) {
+                exclude.insert(i);
+            }
+        }
+        if options.in_stock_only {
+            for i in 0..n as u32 {
+                if !catalog.in_stock(i) {
+                    exclude.insert(i);
+                }
+            }
+        }
+        let mut candidates: Option<Vec<u32>> = options.candidates.as_ref().map(|c| {
+            c.iter()
+                .filter_map(|id| catalog.index(id))
+                .filter(|&i| (i as usize) < n)
+                .collect()
+        });
+        if let Some(cat) = &options.category {
+            let Some(ci) = catalog.category_index(cat) else {
+                return Ok(Recommendations {
+                    customer: customer.to_owned(),
+                    items: Vec::new(),
+                    fallback: false,
+                });
+            };
+            let in_cat = |i: u32| catalog.category_of(i) == Some(ci);
+            candidates = Some(match candidates {
+                Some(c) => c.into_iter().filter(|&i| in_cat(i)).collect(),
+                None => (0..n as u32).filter(|&i| in_cat(i)).collect(),
+            });
+        }
+        let filter = Filter {
+            allow_seen: options.allow_repurchase,
+            exclude: Some(&exclude),
+            candidates: candidates.as_deref(),
+        };
+
+        let index = self.history.customers().get(customer);
+        let (owned, weights) = index.map(|c| self.owned(c, n)).unwrap_or_default();
+        let vector = index
+            .map(|c| factors.user(c as usize))
+            .filter(|v| !v.is_empty() && !owned.is_empty() && v.iter().any(|&x| x != 0.0));
+        let (scored, fallback) = match vector {
+            Some(v) => (rec.top_k_for(v, &owned, options.k, &filter), false),
+            None => (rec.popular(options.k, &owned, &filter), true),
+        };
+        let reasons = if fallback {
+            vec![None; scored.len()]
+        } else {
+            let targets: Vec<u32> = scored.iter().map(|s| s.item).collect();
+            factors.explain(&owned, &weights, &targets)?
+        };
+        let items = scored
+            .iter()
+            .zip(reasons)
+            .map(|(s, why)| Recommendation {
+                product: catalog.id(s.item).to_owned(),
+                name: catalog.name(s.item).to_owned(),
+                score: s.score,
+                reason: match why {
+                    Some((j, _)) => Reason::BecauseYouBought {
+                        product: catalog.id(j).to_owned(),
+                        name: catalog.name(j).to_owned(),
+                    },
+                    None => Reason::Popular,
+                },
+            })
+            .collect();
+        Ok(Recommendations {
+            customer: customer.to_owned(),
+            items,
+            fallback,
+        })
+    }
+
+    /// [`Engine::recommend`] for many customers, in parallel with the `parallel` feature.
+    pub fn recommend_batch(
+        &self,
+        customers: &[&str],
+        options: &RecommendOptions,
+    ) -> Result<Vec<Recommendations>> {
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            customers
+                .par_iter()
+                .with_min_len(16)
+                .map(|c| self.recommend(c, options))
+                .collect()
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            customers
+                .iter()
+                .map(|c| self.recommend(c, options))
+                .collect()
+        }
+    }
+
+    /// Products whose vectors point the same way as `product`'s (cosine similarity), best first,
+    /// excluding the product itself.
+    pub fn similar(&self, product: &str, k: usize) -> Result<Vec<SimilarProduct>> {
+        let model = self.model()?;
+        let catalog = self.history.catalog();
+        let p = catalog
+            .index(product)
+            .ok_or_else(|| Error::UnknownProduct(product.to_owned()))?;
+        let factors = model.recommender.factors();
+        let q = factors.item(p as usize);
+        if q.is_empty() {
+            // added to the catalog after training: no vector yet
+            return Ok(Vec::new());
+        }
+        let qn = model.item_norms[p as usize];
+        let mut sel = TopK::new(k);
+        if qn > 0.0 {
+            for (i, &norm) in model.item_norms.iter().enumerate() {
+                if i as u32 == p || norm == 0.0 {
+                    continue;
+                }
+                let score = crate::linalg::dot(q, factors.item(i)) / (qn * norm);
+                if score >= sel.threshold() {
+                    sel.push(Scored {
+                        item: i as u32,
+                        score,
+                    });
+                }
+            }
+        }
+        Ok(sel
+            .into_sorted()
+            .into_iter()
+            .map(|s| SimilarProduct {
+                product: catalog.id(s.item).to_owned(),
+                name: catalog.name(s.item).to_owned(),
+                similarity: s.score,
+            })
+            .collect())
+    }
+
+    /// Rebuilds derived indexes after deserialisation.
+    pub(crate) fn after_load(&mut self) {
+        self.history.rebuild();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buy(e: &mut Engine, c: &str, p: &str, day: i64) {
+        e.record_purchase(&Purchase {
+            customer: c.into(),
+            product: p.into(),
+            timestamp: Timestamp(day * 86_400),
+            quantity: 1.0,
+            unit_price: 2.0,
+            order: None,
+        })
+        .unwrap();
+    }
+
+    /// Tea drinkers and coffee drinkers.
+    fn shop() -> Engine {
+        let mut e = Engine::new(EngineConfig {
+            als: AlsConfig {
+                factors: 4,
+                iterations: 15,
+                regularization: 0.5,
+                alpha: 5.0,
+                threads: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        let tea = ["green-tea", "black-tea", "teapot", "tea-cups"];
+        let coffee = ["espresso", "grinder", "mocha-pot", "coffee-mugs"];
+        for c in 0..12 {
+            let (name, set) = if c < 6 {
+                (format!("t{c}"), tea)
+            } else {
+                (format!("c{c}"), coffee)
+            };
+            for (j, p) in set.iter().enumerate() {
+                if (c + j) % 4 != 0 {
+                    buy(&mut e, &name, p, (c * 3 + j) as i64);
+                }
+            }
+        }
+        for p in tea {
+            e.upsert_product(Product {
+                id: p.into(),
+                name: p.replace('-', " "),
+                category: Some("tea".into()),
+                price: Some(4.0),
+                in_stock: true,
+            })
+            .unwrap();
+        }
+        e
+    }
+
+    #[test]
+    fn recommends_within_taste_with_reasons() {
+        let mut e = shop();
+        assert!(matches!(
+            e.recommend("t1", &RecommendOptions::default()),
+            Err(Error::NotTrained)
+        ));
+        e.train().unwrap();
+        let r = e
+            .recommend(
+                "t1",
+                &RecommendOptions {
+                    k: 1,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(!r.fallback);
+        // t1 bought everything tea but the item with (1 + j) % 4 == 0, i.e. j = 3: tea-cups
+        assert_eq!(r.items[0].product, "tea-cups");
+        assert!(
+            matches!(&r.items[0].reason, Reason::BecauseYouBought { product, .. } if ["green-tea", "black-tea", "teapot"].contains(&product.as_str()))
+        );
+        // never an owned product unless repurchase is allowed
+        let all = e
+            .recommend(
+                "t1",
+                &RecommendOptions {
+                    k: 20,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(all.items.len(), 8 - 3);
+        let again = e
+            .recommend(
+                "t1",
+                &RecommendOptions {
+                    k: 20,
+                    allow_repurchase: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(again.items.len(), 8);
+    }
+
+    #[test]
+    fn filters_and_business_rules() {
+        let mut e = shop();
+        e.train().unwrap();
+        let o = |f: fn(&mut RecommendOptions)| {
+            let mut o = RecommendOptions {
+                k: 10,
+                ..Default::default()
+            };
+            f(&mut o);
+            o
+        };
+        let r = e
+            .recommend("c7", &o(|o| o.category = Some("tea".into())))
+            .unwrap();
+        assert!(r.items.iter().all(|i| i.product.contains("tea")), "{r:?}");
+        assert!(
+            e.recommend("c7", &o(|o| o.category = Some("wine".into())))
+                .unwrap()
+                .items
+                .is_empty()
+        );
+        let r = e
+            .recommend(
+                "c7",
+                &o(|o| o.candidates = Some(vec!["teapot".into(), "nope".into()])),
+            )
+            .unwrap();
+        assert_eq!(r.items.len(), 1);
+        e.set_in_stock("teapot", false).unwrap();
+        assert!(
+            e.recommend("c7", &o(|o| o.candidates = Some(vec!["teapot".into()])))
+                .unwrap()
+                .items
+                .is_empty()
+        );
+        let r = e
+            .recommend(
+                "c7",
+                &o(|o| {
+                    o.exclude = vec![
+                        "espresso".into(),
+                        "grinder".into(),
+                        "mocha-pot".into(),
+                        "coffee-mugs".into(),
+                    ]
+                }),
+            )
+            .unwrap();
+        assert!(r.items.iter().all(|i| i.product.contains("tea")));
+    }
+
+    #[test]
+    fn unknown_customer_gets_flagged_fallback_and_observe_folds_in() {
+        let mut e = shop();
+        e.train().unwrap();
+        let r = e
+            .recommend("stranger", &RecommendOptions::default())
+            .unwrap();
+        assert!(r.fallback);
+        assert!(r.items.iter().all(|i| i.reason == Reason::Popular));
+        assert!(!r.items.is_empty());
+        // a new customer buys coffee gear: recommendations switch to coffee at once
+        for p in ["espresso", "grinder"] {
+            e.observe(&Purchase {
+                customer: "stranger".into(),
+                product: p.into(),
+                timestamp: Timestamp(100 * 86_400),
+                quantity: 1.0,
+                unit_price: 9.0,
+                order: Some("o-1".into()),
+            })
+            .unwrap();
+        }
+        let r = e
+            .recommend(
+                "stranger",
+                &RecommendOptions {
+                    k: 2,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(!r.fallback);
+        let mut got: Vec<_> = r.items.iter().map(|i| i.product.as_str()).collect();
+        got.sort();
+        assert_eq!(got, vec!["coffee-mugs", "mocha-pot"]);
+    }
+
+    #[test]
+    fn similar_products() {
+        let mut e = shop();
+        assert!(matches!(e.similar("teapot", 3), Err(Error::NotTrained)));
+        e.train().unwrap();
+        let s = e.similar("teapot", 3).unwrap();
+        assert_eq!(s.len(), 3);
+        assert!(
+            s.iter()
+                .all(|p| p.product.contains("tea") && p.product != "teapot"),
+            "{s:?}"
+        );
+        assert!(s[0].similarity <= 1.0001 && s[0].similarity >= s[2].similarity);
+        assert!(matches!(
+            e.similar("nope", 3),
+            Err(Error::UnknownProduct(_))
+        ));
+    }
+
+    #[test]
+    fn training_on_nothing_is_an_error() {
+        let mut e = Engine::default();
+        assert!(matches!(e.train(), Err(Error::Empty(_))));
+        e.upsert_product(Product::bare("x")).unwrap();
+        assert!(matches!(e.train(), Err(Error::Empty(_))));
+        let mut bad = shop();
+        bad.config.als.factors = 0;
+        assert!(matches!(bad.train(), Err(Error::InvalidConfig(_))));
+    }
+}

@@ -1,0 +1,179 @@
+//! A trained recommender over dense indices: factors, what each customer already has, and a
+//! popularity ranking for customers the model cannot speak for.
+
+pub use crate::als::Progress;
+use crate::als::{AlsConfig, Factors, train_with};
+use crate::error::{Error, Result};
+use crate::interactions::Interactions;
+use crate::topk::{Bitset, Scored, TopK, top_k, top_k_among};
+use serde::{Deserialize, Serialize};
+
+/// Which products a query may return.
+#[derive(Clone, Debug, Default)]
+pub struct Filter<'a> {
+    /// Also return products the customer already has (repurchase).
+    pub allow_seen: bool,
+    /// Never return these.
+    pub exclude: Option<&'a Bitset>,
+    /// Only return products from this list.
+    pub candidates: Option<&'a [u32]>,
+}
+
+/// Factors plus the interaction matrix they were trained on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Recommender {
+    factors: Factors,
+    seen: Interactions,
+    popularity: Vec<f32>,
+}
+
+impl Recommender {
+    /// Trains on `matrix`; popularity defaults to the number of customers per product.
+    pub fn train(matrix: &Interactions, config: &AlsConfig) -> Result<Self> {
+        Self::train_with(matrix, config, None)
+    }
+
+    /// Trains like [`Recommender::train`], reporting progress after each iteration.
+    pub fn train_with(
+        matrix: &Interactions,
+        config: &AlsConfig,
+        progress: Option<&mut dyn FnMut(&Progress)>,
+    ) -> Result<Self> {
+        let factors = train_with(matrix, config, progress)?;
+        let popularity = matrix
+            .column_counts()
+            .into_iter()
+            .map(|c| c as f32)
+            .collect();
+        Ok(Recommender {
+            factors,
+            seen: matrix.clone(),
+            popularity,
+        })
+    }
+
+    /// Replaces the popularity scores used by the fallback (one per product).
+    pub fn set_popularity(&mut self, popularity: Vec<f32>) -> Result<()> {
+        if popularity.len() != self.factors.item_count() {
+            return Err(Error::InvalidArgument(format!(
+                "{} popularity scores for {} products",
+                popularity.len(),
+                self.factors.item_count()
+            )));
+        }
+        self.popularity = popularity;
+        Ok(())
+    }
+
+    /// The trained factors.
+    pub fn factors(&self) -> &Factors {
+        &self.factors
+    }
+
+    /// The factors, mutable (fold-in writes customer rows).
+    pub fn factors_mut(&mut self) -> &mut Factors {
+        &mut self.factors
+    }
+
+    /// The training interactions.
+    pub fn seen(&self) -> &Interactions {
+        &self.seen
+    }
+
+    /// Whether the model has a non-empty vector and history for customer row `user`.
+    pub fn knows(&self, user: usize) -> bool {
+        user < self.factors.user_count() && !self.seen.row(user).0.is_empty()
+    }
+
+    /// Best `k` products for an arbitrary customer vector (e.g. a fresh fold-in), excluding the
+    /// products in `owned` unless the filter allows repurchase.
+    pub fn top_k_for(
+        &self,
+        vector: &[f32],
+        owned: &[u32],
+        k: usize,
+        filter: &Filter<'_>,
+    ) -> Vec<Scored> {
+        let exclude = self.exclusions(owned, filter);
+        let items = self.factors.items().view();
+        match filter.candidates {
+            Some(c) => top_k_among(items, vector, c, k, exclude.as_ref().or(filter.exclude)),
+            None => top_k(items, vector, k, exclude.as_ref().or(filter.exclude)),
+        }
+    }
+
+    fn exclusions(&self, owned: &[u32], filter: &Filter<'_>) -> Option<Bitset> {
+        if filter.allow_seen || owned.is_empty() {
+            return None;
+        }
+        let mut b = filter
+            .exclude
+            .cloned()
+            .unwrap_or_else(|| Bitset::with_len(self.factors.item_count()));
+        for &i in owned {
+            b.insert(i);
+        }
+        Some(b)
+    }
+
+    /// Best `k` products for trained customer row `user`, or `None` when the model has no
+    /// history for that row (use [`Recommender::popular`] then).
+    pub fn recommend(&self, user: usize, k: usize, filter: &Filter<'_>) -> Option<Vec<Scored>> {
+        if !self.knows(user) {
+            return None;
+        }
+        Some(self.top_k_for(self.factors.user(user), self.seen.row(user).0, k, filter))
+    }
+
+    /// The `k` most popular products passing the filter (scores are the popularity values).
+    pub fn popular(&self, k: usize, owned: &[u32], filter: &Filter<'_>) -> Vec<Scored> {
+        let exclude = self.exclusions(owned, filter);
+        let exclude = exclude.as_ref().or(filter.exclude);
+        let mut sel = TopK::new(k);
+        let mut offer = |i: u32| {
+            if (i as usize) < self.popularity.len() && !exclude.is_some_and(|e| e.contains(i)) {
+                sel.push(Scored {
+                    item: i,
+                    score: self.popularity[i as usize],
+                });
+            }
+        };
+        match filter.candidates {
+            Some(c) => {
+                let mut seen = Bitset::with_len(self.popularity.len());
+                for &i in c {
+                    if !seen.contains(i) {
+                        seen.insert(i);
+                        offer(i);
+                    }
+                }
+            }
+            None => (0..self.popularity.len() as u32).for_each(offer),
+        }
+        sel.into_sorted()
+    }
+
+    /// Top-`k` for many customer rows at once (in parallel with the `parallel` feature), each
+    /// excluding what that customer already has; rows the model does not know get the popular
+    /// products. The result is flagged per row: `true` when it is the popularity fallback.
+    pub fn recommend_batch(&self, users: &[Option<u32>], k: usize) -> Vec<(Vec<Scored>, bool)> {
+        let one = |u: &Option<u32>| match u
+            .and_then(|u| self.recommend(u as usize, k, &Filter::default()))
+        {
+            Some(r) => (r, false),
+            None => {
+                let owned = u.map(|u| self.seen.row(u as usize).0).unwrap_or(&[]);
+                (self.popular(k, owned, &Filter::default()), true)
+            }
+        };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            users.par_iter().with_min_len(64).map(one).collect()
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            users.iter().map(one).collect()
+        }
+    }
+}
