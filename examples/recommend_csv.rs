@@ -4,12 +4,13 @@
 //! ```text
 //! cargo run --release --example recommend_csv -- --train train.csv --users test.csv --k 20 --out recs.csv
 //!     [--factors N] [--regularization X] [--alpha X] [--iterations N] [--threads N] [--seed N]
+//!     [--frequency-scaling X] [--cg-steps N] [--log-confidence EPSILON]
 //! ```
 //! Every user in `--users` (a CSV with a `user_id` column; repeats once) gets `k` products they
 //! did not interact with in `--train`; users unknown to the training data get the most popular
 //! products. Output: `user_id,rank,item_id,score`.
 
-use rapport::als::AlsConfig;
+use rapport::als::{AlsConfig, Confidence};
 use rapport::recommender::Recommender;
 use rapport::triples::TripleCsv;
 use std::io::Write;
@@ -45,6 +46,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "--seed" => cfg.seed = val()?.parse()?,
             "--frequency-scaling" => cfg.frequency_scaling = val()?.parse()?,
             "--cg-steps" => cfg.cg_steps = val()?.parse()?,
+            "--log-confidence" => {
+                cfg.confidence = Confidence::Log {
+                    epsilon: val()?.parse()?,
+                }
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: recommend_csv --train FILE --users FILE --k N --out FILE [--factors N --regularization X --alpha X --iterations N --threads N --seed N]"

@@ -183,7 +183,7 @@ pub fn train_with(
     let by_item = matrix.transpose();
     let pool = Pool::new(config.threads)?;
     for it in 0..config.iterations {
-        let start = std::time::Instant::now();
+        let start = Clock::start();
         pool.run(|| {
             let g = gram(items.view());
             solve_rows(&mut users, &items, &g, matrix, config);
@@ -241,6 +241,29 @@ impl Pool {
             return p.install(job);
         }
         job()
+    }
+}
+
+/// Wall-clock timing where the platform has a clock (`wasm32-unknown-unknown` has none: zero).
+struct Clock(#[cfg(not(target_arch = "wasm32"))] std::time::Instant);
+
+impl Clock {
+    fn start() -> Self {
+        Clock(
+            #[cfg(not(target_arch = "wasm32"))]
+            std::time::Instant::now(),
+        )
+    }
+
+    fn elapsed(&self) -> Duration {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            self.0.elapsed()
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            Duration::ZERO
+        }
     }
 }
 
