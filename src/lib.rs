@@ -20,6 +20,7 @@ pub mod als;
 pub mod engine;
 pub mod interactions;
 pub mod linalg;
+pub mod persist;
 pub mod recommender;
 pub mod topk;
 pub mod triples;
