@@ -18,6 +18,7 @@ pub use time::Timestamp;
 
 pub mod als;
 pub mod engine;
+pub mod eval;
 pub mod interactions;
 pub mod linalg;
 pub mod persist;
