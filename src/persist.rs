@@ -421,6 +421,38 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn engine_survives_the_envelope() {
+        use crate::engine::{Engine, EngineConfig, RecommendOptions};
+        use crate::history::Purchase;
+        use crate::time::Timestamp;
+        let mut e = Engine::new(EngineConfig::default());
+        for c in 0..8u32 {
+            for p in 0..5u32 {
+                if (c + p) % 3 != 0 {
+                    e.record_purchase(&Purchase {
+                        customer: format!("c{c}"),
+                        product: format!("p{}", (p + c / 4 * 5)),
+                        timestamp: Timestamp(i64::from(c * 10 + p) * 86_400),
+                        quantity: 1.0,
+                        unit_price: 2.0,
+                        order: None,
+                    })
+                    .unwrap();
+                }
+            }
+        }
+        e.train().unwrap();
+        let mut back: Engine = from_bytes(&to_bytes(&e).unwrap()).unwrap();
+        back.after_load();
+        let opts = RecommendOptions::default();
+        assert_eq!(
+            back.recommend("c1", &opts).unwrap(),
+            e.recommend("c1", &opts).unwrap()
+        );
+        assert_eq!(back.history().lines(), e.history().lines());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
