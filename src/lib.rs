@@ -18,8 +18,10 @@ pub use time::Timestamp;
 
 pub mod als;
 pub mod engine;
+pub mod eval;
 pub mod interactions;
 pub mod linalg;
+pub mod persist;
 pub mod recommender;
 pub mod topk;
 pub mod triples;
