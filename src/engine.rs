@@ -517,6 +517,32 @@ impl Engine {
             .collect())
     }
 
+    /// Writes the whole engine (history, catalog, model) to `path` atomically, in the versioned
+    /// and checksummed envelope of [`crate::persist`].
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        crate::persist::save(self, path)
+    }
+
+    /// Reads an engine written by [`Engine::save`]. Truncated, corrupted, foreign or
+    /// newer-version files give a typed error.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Engine> {
+        let mut e: Engine = crate::persist::load(path)?;
+        e.after_load();
+        Ok(e)
+    }
+
+    /// The engine as bytes (the same envelope as [`Engine::save`]), e.g. to ship to a browser.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        crate::persist::to_bytes(self)
+    }
+
+    /// An engine from bytes made by [`Engine::to_bytes`] or read from a saved file.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Engine> {
+        let mut e: Engine = crate::persist::from_bytes(bytes)?;
+        e.after_load();
+        Ok(e)
+    }
+
     /// Rebuilds derived indexes after deserialisation.
     pub(crate) fn after_load(&mut self) {
         self.history.rebuild();
@@ -732,6 +758,22 @@ mod tests {
             e.similar("nope", 3),
             Err(Error::UnknownProduct(_))
         ));
+    }
+
+    #[test]
+    fn save_and_load_round_trip() {
+        let mut e = shop();
+        e.train().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.rapport");
+        e.save(&path).unwrap();
+        let back = Engine::load(&path).unwrap();
+        let o = RecommendOptions::default();
+        assert_eq!(back.recommend("t2", &o).unwrap(), e.recommend("t2", &o).unwrap());
+        assert_eq!(Engine::from_bytes(&e.to_bytes().unwrap()).unwrap().similar("teapot", 2).unwrap(), e.similar("teapot", 2).unwrap());
+        std::fs::write(&path, b"GIF89a not a model").unwrap();
+        assert!(matches!(Engine::load(&path), Err(Error::NotAModel)));
+        assert!(matches!(Engine::load(dir.path().join("missing")), Err(Error::Io { .. })));
     }
 
     #[test]

@@ -79,10 +79,7 @@ pub fn cholesky(a: &mut [f32], n: usize) -> bool {
     for j in 0..n {
         let (upto_j, below) = a.split_at_mut((j + 1) * n);
         let row_j = &mut upto_j[j * n..];
-        let mut d = row_j[j] as f64;
-        for k in 0..j {
-            d -= (row_j[k] as f64) * (row_j[k] as f64);
-        }
+        let d = row_j[j] as f64 - row_j[..j].iter().map(|&v| v as f64 * v as f64).sum::<f64>();
         if d <= 0.0 || !d.is_finite() {
             return false;
         }
