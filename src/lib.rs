@@ -9,11 +9,13 @@ pub mod catalog;
 pub mod error;
 pub mod history;
 pub mod ids;
+pub mod ingest;
 pub mod time;
 
 pub use catalog::{Catalog, Product};
 pub use error::{Error, Result};
 pub use history::{Channel, CustomerInfo, History, Line, Purchase, Recorded};
+pub use ingest::{CsvLayout, IngestOptions, IngestReport, read_csv, read_csv_path};
 pub use time::Timestamp;
 
 pub mod als;
