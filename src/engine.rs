@@ -190,6 +190,24 @@ impl Engine {
         &mut self.history
     }
 
+    /// Reads a purchase log (see [`crate::ingest`]) into the history; returns the cleaning report.
+    pub fn read_csv_path(
+        &mut self,
+        path: impl AsRef<std::path::Path>,
+        options: &crate::ingest::IngestOptions,
+    ) -> Result<crate::ingest::IngestReport> {
+        crate::ingest::read_csv_path(path, options, &mut self.history)
+    }
+
+    /// Reads a purchase log from any reader (see [`crate::ingest`]).
+    pub fn read_csv<R: std::io::Read>(
+        &mut self,
+        reader: R,
+        options: &crate::ingest::IngestOptions,
+    ) -> Result<crate::ingest::IngestReport> {
+        crate::ingest::read_csv(reader, options, &mut self.history)
+    }
+
     /// Records a purchase without touching the model (bulk loading before training).
     pub fn record_purchase(&mut self, purchase: &Purchase) -> Result<Recorded> {
         self.history.record(purchase)
@@ -769,11 +787,23 @@ mod tests {
         e.save(&path).unwrap();
         let back = Engine::load(&path).unwrap();
         let o = RecommendOptions::default();
-        assert_eq!(back.recommend("t2", &o).unwrap(), e.recommend("t2", &o).unwrap());
-        assert_eq!(Engine::from_bytes(&e.to_bytes().unwrap()).unwrap().similar("teapot", 2).unwrap(), e.similar("teapot", 2).unwrap());
+        assert_eq!(
+            back.recommend("t2", &o).unwrap(),
+            e.recommend("t2", &o).unwrap()
+        );
+        assert_eq!(
+            Engine::from_bytes(&e.to_bytes().unwrap())
+                .unwrap()
+                .similar("teapot", 2)
+                .unwrap(),
+            e.similar("teapot", 2).unwrap()
+        );
         std::fs::write(&path, b"GIF89a not a model").unwrap();
         assert!(matches!(Engine::load(&path), Err(Error::NotAModel)));
-        assert!(matches!(Engine::load(dir.path().join("missing")), Err(Error::Io { .. })));
+        assert!(matches!(
+            Engine::load(dir.path().join("missing")),
+            Err(Error::Io { .. })
+        ));
     }
 
     #[test]

@@ -303,28 +303,16 @@ pub fn random_split(
 /// restricted to customers and products that appear in train. Indices are the history's
 /// customer and product indices; both halves come out sorted by (customer, product).
 pub fn temporal_split(history: &History, cutoff: Timestamp) -> Split {
-    let mut before: Vec<(u32, u32, u32)> = Vec::new();
-    let mut after: Vec<(u32, u32)> = Vec::new();
-    for l in history.lines() {
-        if l.timestamp < cutoff {
-            before.push((l.customer, l.product, l.order));
-        } else {
-            after.push((l.customer, l.product));
-        }
-    }
-    before.sort_unstable();
-    before.dedup();
-    let mut split = Split::default();
-    for &(customer, product, _) in &before {
-        match split.train.last_mut() {
-            Some(t) if (t.user, t.item) == (customer, product) => t.weight += 1.0,
-            _ => split.train.push(Triple {
-                user: customer,
-                item: product,
-                weight: 1.0,
-            }),
-        }
-    }
+    let mut split = Split {
+        train: history.order_counts(Some(cutoff)),
+        test: Vec::new(),
+    };
+    let mut after: Vec<(u32, u32)> = history
+        .lines()
+        .iter()
+        .filter(|l| l.timestamp >= cutoff)
+        .map(|l| (l.customer, l.product))
+        .collect();
     let customers: HashSet<u32> = split.train.iter().map(|t| t.user).collect();
     let products: HashSet<u32> = split.train.iter().map(|t| t.item).collect();
     after.sort_unstable();
