@@ -6,12 +6,14 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod clv;
 pub mod error;
 pub mod history;
 pub mod ids;
 pub mod time;
 
 pub use catalog::{Catalog, Product};
+pub use clv::{BgNbd, GammaGamma, RfmSummary};
 pub use error::{Error, Result};
 pub use history::{Channel, CustomerInfo, History, Line, Purchase, Recorded};
 pub use time::Timestamp;
