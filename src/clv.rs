@@ -37,26 +37,42 @@ pub struct RfmSummary {
 impl RfmSummary {
     /// A summary from its three fields (not checked; see [`RfmSummary::validate`]).
     pub fn new(frequency: f64, recency: f64, t: f64) -> Self {
-        RfmSummary { frequency, recency, t }
+        RfmSummary {
+            frequency,
+            recency,
+            t,
+        }
     }
 
     /// Checks the `lifetimes` preconditions: every field finite and non-negative, `frequency` a
     /// whole number, `recency ≤ t`, and `recency == 0` when `frequency == 0`.
     pub fn validate(&self) -> Result<()> {
-        let RfmSummary { frequency, recency, t } = *self;
+        let RfmSummary {
+            frequency,
+            recency,
+            t,
+        } = *self;
         for (what, v) in [("frequency", frequency), ("recency", recency), ("T", t)] {
             if !v.is_finite() || v < 0.0 {
-                return Err(Error::InvalidArgument(format!("{what} must be finite and non-negative, got {v}")));
+                return Err(Error::InvalidArgument(format!(
+                    "{what} must be finite and non-negative, got {v}"
+                )));
             }
         }
         if frequency.fract() != 0.0 {
-            return Err(Error::InvalidArgument(format!("frequency must be a whole number, got {frequency}")));
+            return Err(Error::InvalidArgument(format!(
+                "frequency must be a whole number, got {frequency}"
+            )));
         }
         if recency > t {
-            return Err(Error::InvalidArgument(format!("recency {recency} is larger than T {t}")));
+            return Err(Error::InvalidArgument(format!(
+                "recency {recency} is larger than T {t}"
+            )));
         }
         if frequency == 0.0 && recency != 0.0 {
-            return Err(Error::InvalidArgument(format!("recency {recency} is non-zero while frequency is zero")));
+            return Err(Error::InvalidArgument(format!(
+                "recency {recency} is non-zero while frequency is zero"
+            )));
         }
         Ok(())
     }
@@ -94,17 +110,24 @@ impl BgNbd {
     /// fit, but the estimates may sit at the optimiser's bounds (e^±30) and mean little.
     pub fn fit(data: &[RfmSummary]) -> Result<BgNbd> {
         if data.is_empty() {
-            return Err(Error::Empty("no customers to fit the BG/NBD model on".into()));
+            return Err(Error::Empty(
+                "no customers to fit the BG/NBD model on".into(),
+            ));
         }
         for (i, s) in data.iter().enumerate() {
-            s.validate().map_err(|e| Error::InvalidArgument(format!("customer {i}: {e}")))?;
+            s.validate()
+                .map_err(|e| Error::InvalidArgument(format!("customer {i}: {e}")))?;
         }
         if data.iter().all(|s| s.frequency == 0.0) {
-            return Err(Error::Empty("no repeat purchases: the BG/NBD model cannot be fitted".into()));
+            return Err(Error::Empty(
+                "no repeat purchases: the BG/NBD model cannot be fitted".into(),
+            ));
         }
         let max_t = data.iter().map(|s| s.t).fold(0.0, f64::max);
         if max_t <= 0.0 {
-            return Err(Error::InvalidArgument("every observation period T is zero".into()));
+            return Err(Error::InvalidArgument(
+                "every observation period T is zero".into(),
+            ));
         }
         let scale = 10.0 / max_t;
         let rows = BgRows::new(data, scale);
@@ -118,24 +141,38 @@ impl BgNbd {
         if fit.is_valid() {
             Ok(fit)
         } else {
-            Err(Error::InvalidArgument(format!("BG/NBD fit did not converge: {fit:?}")))
+            Err(Error::InvalidArgument(format!(
+                "BG/NBD fit did not converge: {fit:?}"
+            )))
         }
     }
 
     fn is_valid(&self) -> bool {
-        [self.r, self.alpha, self.a, self.b].iter().all(|v| v.is_finite() && *v > 0.0)
+        [self.r, self.alpha, self.a, self.b]
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0)
     }
 
     /// Total log-likelihood of `data` under these parameters (the sum over customers; Fader, Hardie
     /// & Lee report −9582.4 for CDNOW). Errors on invalid summaries or parameters.
     pub fn log_likelihood(&self, data: &[RfmSummary]) -> Result<f64> {
         if !self.is_valid() {
-            return Err(Error::InvalidArgument(format!("BG/NBD parameters must be finite and positive: {self:?}")));
+            return Err(Error::InvalidArgument(format!(
+                "BG/NBD parameters must be finite and positive: {self:?}"
+            )));
         }
         let mut total = 0.0;
         for s in data {
             s.validate()?;
-            total += bg_ll(self.r, self.alpha, self.a, self.b, s.frequency, s.recency, s.t);
+            total += bg_ll(
+                self.r,
+                self.alpha,
+                self.a,
+                self.b,
+                s.frequency,
+                s.recency,
+                s.t,
+            );
         }
         Ok(total)
     }
@@ -146,7 +183,11 @@ impl BgNbd {
     ///
     /// Returns 0 for `t_future ≤ 0` and NaN for non-finite input or parameters.
     pub fn expected_purchases(&self, t_future: f64, s: &RfmSummary) -> f64 {
-        let RfmSummary { frequency: x, recency: tx, t } = *s;
+        let RfmSummary {
+            frequency: x,
+            recency: tx,
+            t,
+        } = *s;
         if !self.is_valid() || ![t_future, x, tx, t].iter().all(|v| v.is_finite()) {
             return f64::NAN;
         }
@@ -155,19 +196,36 @@ impl BgNbd {
         }
         let BgNbd { r, alpha, b, .. } = *self;
         // The formula is 0/0 at a = 1; step just off it (the function is smooth there).
-        let a = if (self.a - 1.0).abs() < 1e-7 { if self.a >= 1.0 { 1.0 + 1e-7 } else { 1.0 - 1e-7 } } else { self.a };
+        let a = if (self.a - 1.0).abs() < 1e-7 {
+            if self.a >= 1.0 {
+                1.0 + 1e-7
+            } else {
+                1.0 - 1e-7
+            }
+        } else {
+            self.a
+        };
         let (ha, hb, hc) = (r + x, b + x, a + b + x - 1.0);
         let z = t_future / (alpha + t + t_future);
         let ln_1mz = -(t_future / (alpha + t)).ln_1p();
-        let hyp = ln_hyp2f1(ha, hb, hc, z)
-            .or_else(|| ln_hyp2f1(hc - ha, hc - hb, hc, z).map(|(l, s)| (l + (hc - ha - hb) * ln_1mz, s)));
+        let hyp = ln_hyp2f1(ha, hb, hc, z).or_else(|| {
+            ln_hyp2f1(hc - ha, hc - hb, hc, z).map(|(l, s)| (l + (hc - ha - hb) * ln_1mz, s))
+        });
         let Some((ln_f, sign)) = hyp else {
             return f64::NAN;
         };
         let y = ln_f + (r + x) * ln_1mz;
-        let second = if sign > 0.0 { -y.exp_m1() } else { 1.0 + y.exp() };
+        let second = if sign > 0.0 {
+            -y.exp_m1()
+        } else {
+            1.0 + y.exp()
+        };
         let first = (a + b + x - 1.0) / (a - 1.0);
-        let denom = if x > 0.0 { 1.0 + a / (b + x - 1.0) * ((r + x) * ((alpha + t).ln() - (alpha + tx).ln())).exp() } else { 1.0 };
+        let denom = if x > 0.0 {
+            1.0 + a / (b + x - 1.0) * ((r + x) * ((alpha + t).ln() - (alpha + tx).ln())).exp()
+        } else {
+            1.0
+        };
         (first * second / denom).max(0.0)
     }
 
@@ -177,15 +235,38 @@ impl BgNbd {
     /// A customer without repeat purchases (`frequency == 0`) is alive with probability 1: in the
     /// BG/NBD model dropout only happens right after a repeat purchase. NaN for non-finite input.
     pub fn prob_alive(&self, s: &RfmSummary) -> f64 {
-        let RfmSummary { frequency: x, recency: tx, t } = *s;
+        let RfmSummary {
+            frequency: x,
+            recency: tx,
+            t,
+        } = *s;
         if !self.is_valid() || ![x, tx, t].iter().all(|v| v.is_finite()) {
             return f64::NAN;
         }
         if x <= 0.0 {
             return 1.0;
         }
-        let log_div = (self.r + x) * ((self.alpha + t).ln() - (self.alpha + tx).ln()) + (self.a / (self.b + x - 1.0)).ln();
+        let log_div = (self.r + x) * ((self.alpha + t).ln() - (self.alpha + tx).ln())
+            + (self.a / (self.b + x - 1.0)).ln();
         (1.0 / (1.0 + log_div.exp())).clamp(0.0, 1.0)
+    }
+
+    /// Probability that a customer with history `s` makes no purchase at all in the next
+    /// `t_future` time units: `1 − P(alive) + P(alive)·((α+T)/(α+T+t))^(r+x)` — dropped out, or
+    /// alive with a purchase rate λ ~ Gamma(r + x, α + T) that happens to give no purchase.
+    ///
+    /// Unlike [`BgNbd::prob_alive`] this grows with the time since the last purchase for customers
+    /// without repeat purchases too. 1 for `t_future ≤ 0`; NaN for non-finite input.
+    pub fn prob_no_purchase(&self, t_future: f64, s: &RfmSummary) -> f64 {
+        let alive = self.prob_alive(s);
+        if alive.is_nan() || t_future.is_nan() {
+            return f64::NAN;
+        }
+        if t_future <= 0.0 {
+            return 1.0;
+        }
+        let quiet = ((self.r + s.frequency) * -(t_future / (self.alpha + s.t)).ln_1p()).exp();
+        (1.0 - alive + alive * quiet).clamp(0.0, 1.0)
     }
 }
 
@@ -209,7 +290,11 @@ fn bg_tail(r: f64, alpha: f64, a: f64, b: f64, x: f64, tx: f64, t: f64) -> f64 {
 
 fn log_add_exp(u: f64, v: f64) -> f64 {
     let (hi, lo) = if u >= v { (u, v) } else { (v, u) };
-    if hi == f64::NEG_INFINITY { hi } else { hi + (lo - hi).exp().ln_1p() }
+    if hi == f64::NEG_INFINITY {
+        hi
+    } else {
+        hi + (lo - hi).exp().ln_1p()
+    }
 }
 
 /// The fitting data, with identical customers merged into weighted rows and the frequency-only
@@ -242,7 +327,11 @@ impl BgRows {
                 }
             }
         }
-        BgRows { xs, rows, total_weight: data.len() as f64 }
+        BgRows {
+            xs,
+            rows,
+            total_weight: data.len() as f64,
+        }
     }
 
     /// Mean negative log-likelihood at log-parameters `theta` (what `lifetimes` minimises).
@@ -250,9 +339,18 @@ impl BgRows {
         if theta.iter().any(|v| v.abs() > LOG_PARAM_BOUND) {
             return f64::INFINITY;
         }
-        let (r, alpha, a, b) = (theta[0].exp(), theta[1].exp(), theta[2].exp(), theta[3].exp());
+        let (r, alpha, a, b) = (
+            theta[0].exp(),
+            theta[1].exp(),
+            theta[2].exp(),
+            theta[3].exp(),
+        );
         let base = -lgamma(r) + r * alpha.ln() + lgamma(a + b) - lgamma(b);
-        let per_x: Vec<f64> = self.xs.iter().map(|&x| base + lgamma(r + x) + lgamma(b + x) - lgamma(a + b + x)).collect();
+        let per_x: Vec<f64> = self
+            .xs
+            .iter()
+            .map(|&x| base + lgamma(r + x) + lgamma(b + x) - lgamma(a + b + x))
+            .collect();
         let mut ll = 0.0;
         for &(xi, tx, t, w) in &self.rows {
             let x = self.xs[xi];
@@ -291,18 +389,24 @@ impl GammaGamma {
         let mut pairs = Vec::with_capacity(data.len());
         for (i, &(x, m)) in data.iter().enumerate() {
             if !x.is_finite() || x < 0.0 || x.fract() != 0.0 {
-                return Err(Error::InvalidArgument(format!("customer {i}: frequency must be a whole number ≥ 0, got {x}")));
+                return Err(Error::InvalidArgument(format!(
+                    "customer {i}: frequency must be a whole number ≥ 0, got {x}"
+                )));
             }
             if x == 0.0 {
                 continue;
             }
             if !m.is_finite() || m <= 0.0 {
-                return Err(Error::InvalidArgument(format!("customer {i}: monetary value must be finite and positive, got {m}")));
+                return Err(Error::InvalidArgument(format!(
+                    "customer {i}: monetary value must be finite and positive, got {m}"
+                )));
             }
             pairs.push((x, m));
         }
         if pairs.is_empty() {
-            return Err(Error::Empty("no repeat customers to fit the Gamma-Gamma model on".into()));
+            return Err(Error::Empty(
+                "no repeat customers to fit the Gamma-Gamma model on".into(),
+            ));
         }
         let n = pairs.len() as f64;
         // Constant per-row terms: (p·x − 1)·ln m + p·x·ln x = p·x·(ln m + ln x) − ln m.
@@ -316,15 +420,25 @@ impl GammaGamma {
             let mut ll = 0.0;
             for &(x, m, ln_m) in &pre {
                 let px = p * x;
-                ll += base + lgamma(px + q) - lgamma(px) + (px - 1.0) * ln_m + px * x.ln() - (px + q) * (x * m + v).ln();
+                ll += base + lgamma(px + q) - lgamma(px) + (px - 1.0) * ln_m + px * x.ln()
+                    - (px + q) * (x * m + v).ln();
             }
             let val = -ll / n;
             if val.is_nan() { f64::INFINITY } else { val }
         };
         let (theta, _) = nelder_mead(&mut objective, &[0.0; 3], 3000);
-        let fit = GammaGamma { p: theta[0].exp(), q: theta[1].exp(), v: theta[2].exp() };
-        if ![fit.p, fit.q, fit.v].iter().all(|v| v.is_finite() && *v > 0.0) {
-            return Err(Error::InvalidArgument(format!("Gamma-Gamma fit did not converge: {fit:?}")));
+        let fit = GammaGamma {
+            p: theta[0].exp(),
+            q: theta[1].exp(),
+            v: theta[2].exp(),
+        };
+        if ![fit.p, fit.q, fit.v]
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "Gamma-Gamma fit did not converge: {fit:?}"
+            )));
         }
         if fit.q <= 1.0 {
             return Err(Error::InvalidArgument(format!(
@@ -342,7 +456,10 @@ impl GammaGamma {
             .filter(|&&(x, _)| x > 0.0)
             .map(|&(x, m)| {
                 let px = p * x;
-                lgamma(px + q) - lgamma(px) - lgamma(q) + q * v.ln() + (px - 1.0) * m.ln() + px * x.ln()
+                lgamma(px + q) - lgamma(px) - lgamma(q)
+                    + q * v.ln()
+                    + (px - 1.0) * m.ln()
+                    + px * x.ln()
                     - (px + q) * (x * m + v).ln()
             })
             .sum()
@@ -402,7 +519,11 @@ fn ln_hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<(f64, f64)> {
             ln_scale += RESCALE.ln();
         }
         let rho = ratio.abs().max(z);
-        if term == 0.0 || (nf + 1.0 > c.abs() && rho < 1.0 && term.abs() * rho / (1.0 - rho) <= 1e-16 * sum.abs()) {
+        if term == 0.0
+            || (nf + 1.0 > c.abs()
+                && rho < 1.0
+                && term.abs() * rho / (1.0 - rho) <= 1e-16 * sum.abs())
+        {
             if sum == 0.0 {
                 return None;
             }
@@ -454,7 +575,13 @@ fn nelder_mead(f: &mut dyn FnMut(&[f64]) -> f64, x0: &[f64], max_evals: usize) -
                     *c += v / n as f64;
                 }
             }
-            let along = |t: f64| -> Vec<f64> { centroid.iter().zip(&simplex[n].0).map(|(c, w)| c + t * (c - w)).collect() };
+            let along = |t: f64| -> Vec<f64> {
+                centroid
+                    .iter()
+                    .zip(&simplex[n].0)
+                    .map(|(c, w)| c + t * (c - w))
+                    .collect()
+            };
             let xr = along(1.0);
             let fr = eval(&xr, &mut evals);
             if fr < f_best {
@@ -520,7 +647,12 @@ mod tests {
     }
 
     /// Published CDNOW estimates (Fader, Hardie & Lee 2005; lifetimes documentation).
-    const CDNOW: BgNbd = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
+    const CDNOW: BgNbd = BgNbd {
+        r: 0.243,
+        alpha: 4.414,
+        a: 0.793,
+        b: 2.426,
+    };
 
     #[test]
     fn bgnbd_recovers_published_cdnow_parameters() {
@@ -538,7 +670,12 @@ mod tests {
         for i in 0..4 {
             let mut p = [fit.r, fit.alpha, fit.a, fit.b];
             p[i] *= 1.01;
-            let nudged = BgNbd { r: p[0], alpha: p[1], a: p[2], b: p[3] };
+            let nudged = BgNbd {
+                r: p[0],
+                alpha: p[1],
+                a: p[2],
+                b: p[3],
+            };
             assert!(nudged.log_likelihood(&data).unwrap() < ll);
         }
     }
@@ -568,13 +705,28 @@ mod tests {
         }
         // Expected purchases grow with the horizon and with frequency (recent buyers).
         let s = RfmSummary::new(5.0, 37.0, t);
-        let e: Vec<f64> = [0.0, 1.0, 10.0, 52.0, 520.0].iter().map(|&h| m.expected_purchases(h, &s)).collect();
+        let e: Vec<f64> = [0.0, 1.0, 10.0, 52.0, 520.0]
+            .iter()
+            .map(|&h| m.expected_purchases(h, &s))
+            .collect();
         assert_eq!(e[0], 0.0);
         assert!(e.windows(2).all(|w| w[0] < w[1]), "{e:?}");
         assert!(m.expected_purchases(10.0, &RfmSummary::new(10.0, 37.0, t)) > e[2]);
+        // No purchase in the next t: 1 at t = 0, falling to 1 − P(alive), rising with idle time.
+        let s3 = RfmSummary::new(3.0, 20.0, t);
+        assert_eq!(m.prob_no_purchase(0.0, &s3), 1.0);
+        let q: Vec<f64> = [1.0, 10.0, 100.0, 1e6]
+            .iter()
+            .map(|&h| m.prob_no_purchase(h, &s3))
+            .collect();
+        assert!(q.windows(2).all(|w| w[0] > w[1]), "{q:?}");
+        assert!((q[3] - (1.0 - m.prob_alive(&s3))).abs() < 1e-3);
+        let one = |t: f64| m.prob_no_purchase(10.0, &RfmSummary::new(0.0, 0.0, t));
+        assert!(one(1.0) < one(10.0) && one(10.0) < one(38.0));
         // Large frequencies and long horizons stay finite.
         for (x, h) in [(0.0, 1e4), (200.0, 52.0), (1000.0, 1000.0)] {
-            let v = m.expected_purchases(h, &RfmSummary::new(x, if x > 0.0 { 38.0 } else { 0.0 }, t));
+            let v =
+                m.expected_purchases(h, &RfmSummary::new(x, if x > 0.0 { 38.0 } else { 0.0 }, t));
             assert!(v.is_finite() && v >= 0.0, "{x} {h} {v}");
         }
         // a = 1 is a removable singularity.
@@ -613,15 +765,30 @@ mod tests {
             RfmSummary::new(0.0, 1.0, 2.0),
             RfmSummary::new(1.0, 1.0, f64::INFINITY),
         ] {
-            assert!(matches!(BgNbd::fit(&[bad, RfmSummary::new(1.0, 1.0, 2.0)]), Err(Error::InvalidArgument(_))), "{bad:?}");
+            assert!(
+                matches!(
+                    BgNbd::fit(&[bad, RfmSummary::new(1.0, 1.0, 2.0)]),
+                    Err(Error::InvalidArgument(_))
+                ),
+                "{bad:?}"
+            );
         }
         // One customer, or all identical: no panic, finite parameters.
         let one = BgNbd::fit(&[RfmSummary::new(3.0, 5.0, 9.0)]).unwrap();
         assert!(one.prob_alive(&RfmSummary::new(3.0, 5.0, 9.0)).is_finite());
         let same = BgNbd::fit(&vec![RfmSummary::new(1.0, 1.0, 1.0); 20]).unwrap();
-        assert!(same.expected_purchases(1.0, &RfmSummary::new(1.0, 1.0, 1.0)).is_finite());
-        let nan = BgNbd { r: f64::NAN, ..CDNOW };
-        assert!(nan.expected_purchases(1.0, &RfmSummary::new(1.0, 1.0, 1.0)).is_nan());
+        assert!(
+            same.expected_purchases(1.0, &RfmSummary::new(1.0, 1.0, 1.0))
+                .is_finite()
+        );
+        let nan = BgNbd {
+            r: f64::NAN,
+            ..CDNOW
+        };
+        assert!(
+            nan.expected_purchases(1.0, &RfmSummary::new(1.0, 1.0, 1.0))
+                .is_nan()
+        );
         assert!(nan.log_likelihood(&[]).is_err());
     }
 
@@ -634,7 +801,10 @@ mod tests {
         let d = shape - 1.0 / 3.0;
         let c = 1.0 / (9.0 * d).sqrt();
         loop {
-            let (u1, u2): (f64, f64) = (rng.random_range(f64::EPSILON..1.0), rng.random_range(0.0..1.0));
+            let (u1, u2): (f64, f64) = (
+                rng.random_range(f64::EPSILON..1.0),
+                rng.random_range(0.0..1.0),
+            );
             let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
             let v = (1.0 + c * z).powi(3);
             if v <= 0.0 {
@@ -665,7 +835,10 @@ mod tests {
         let fit = GammaGamma::fit(&data).unwrap();
         let true_mean = p * v / (q - 1.0);
         let mean = fit.population_mean().unwrap();
-        assert!((mean / true_mean - 1.0).abs() < 0.05, "{fit:?} {mean} vs {true_mean}");
+        assert!(
+            (mean / true_mean - 1.0).abs() < 0.05,
+            "{fit:?} {mean} vs {true_mean}"
+        );
         for (got, want) in [(fit.p, p), (fit.q, q), (fit.v, v)] {
             assert!((got / want - 1.0).abs() < 0.25, "{fit:?}");
         }
@@ -685,14 +858,34 @@ mod tests {
     #[test]
     fn gamma_gamma_rejects_bad_input() {
         assert!(matches!(GammaGamma::fit(&[]), Err(Error::Empty(_))));
-        assert!(matches!(GammaGamma::fit(&[(0.0, 5.0), (0.0, 0.0)]), Err(Error::Empty(_))));
-        for bad in [(1.0, 0.0), (1.0, -3.0), (1.0, f64::NAN), (-1.0, 2.0), (f64::NAN, 2.0), (1.5, 2.0)] {
-            assert!(matches!(GammaGamma::fit(&[bad, (2.0, 3.0)]), Err(Error::InvalidArgument(_))), "{bad:?}");
+        assert!(matches!(
+            GammaGamma::fit(&[(0.0, 5.0), (0.0, 0.0)]),
+            Err(Error::Empty(_))
+        ));
+        for bad in [
+            (1.0, 0.0),
+            (1.0, -3.0),
+            (1.0, f64::NAN),
+            (-1.0, 2.0),
+            (f64::NAN, 2.0),
+            (1.5, 2.0),
+        ] {
+            assert!(
+                matches!(
+                    GammaGamma::fit(&[bad, (2.0, 3.0)]),
+                    Err(Error::InvalidArgument(_))
+                ),
+                "{bad:?}"
+            );
         }
         // Degenerate data does not panic.
         let _ = GammaGamma::fit(&[(2.0, 10.0)]);
         let _ = GammaGamma::fit(&vec![(3.0, 10.0); 30]);
-        let user = GammaGamma { p: 1.0, q: 0.5, v: 1.0 };
+        let user = GammaGamma {
+            p: 1.0,
+            q: 0.5,
+            v: 1.0,
+        };
         assert!(user.population_mean().is_none());
         assert!(user.conditional_expected_average_value(2.0, 3.0).is_nan());
     }
