@@ -10,10 +10,12 @@ pub mod clv;
 pub mod error;
 pub mod history;
 pub mod ids;
+pub mod profile;
 pub mod time;
 
 pub use catalog::{Catalog, Product};
 pub use clv::{BgNbd, GammaGamma, RfmSummary};
 pub use error::{Error, Result};
 pub use history::{Channel, CustomerInfo, History, Line, Purchase, Recorded};
+pub use profile::{Profile, Profiles, Rfm, Segment};
 pub use time::Timestamp;
