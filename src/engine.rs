@@ -535,6 +535,12 @@ impl Engine {
             .collect())
     }
 
+    /// Profiles of every customer as of `as_of` (purchases after it are ignored), with the
+    /// BG/NBD and Gamma-Gamma models fitted on the customer base.
+    pub fn profiles(&self, as_of: Timestamp) -> Result<crate::profile::Profiles> {
+        crate::profile::Profiles::compute(&self.history, as_of)
+    }
+
     /// Writes the whole engine (history, catalog, model) to `path` atomically, in the versioned
     /// and checksummed envelope of [`crate::persist`].
     pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {

@@ -209,6 +209,45 @@ pub struct Profiles {
     pub gamma_gamma: Option<GammaGamma>,
 }
 
+impl std::fmt::Display for Profile {
+    /// A short multi-line summary for logs and examples.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let day = |t: Option<Timestamp>| {
+            t.map(|t| t.to_string()[..10].to_owned())
+                .unwrap_or_else(|| "–".into())
+        };
+        writeln!(
+            f,
+            "  segment {} · RFM {}{}{}",
+            self.segment, self.rfm.recency, self.rfm.frequency, self.rfm.monetary
+        )?;
+        writeln!(
+            f,
+            "  {} orders, {} units, spend {:.2} (average order {:.2})",
+            self.orders, self.units, self.total_spend, self.average_order_value
+        )?;
+        writeln!(
+            f,
+            "  first {} · last {} ({} days ago) · usually every {} days · next expected {}",
+            day(self.first_purchase),
+            day(self.last_purchase),
+            self.days_since_last_purchase
+                .map_or("–".into(), |d| format!("{d:.0}")),
+            self.median_days_between_orders
+                .map_or("–".into(), |d| format!("{d:.0}")),
+            day(self.expected_next_purchase)
+        )?;
+        write!(
+            f,
+            "  churn risk {:.3} · no purchase in 12 months {:.2} · expected 12-month value {:.2} ({:.1} orders)",
+            self.churn_risk,
+            self.prob_no_purchase_12m,
+            self.expected_value_12m,
+            self.expected_orders_12m
+        )
+    }
+}
+
 /// Shorthand for [`Profiles::compute`].
 pub fn profiles(history: &History, as_of: Timestamp) -> Result<Profiles> {
     Profiles::compute(history, as_of)
@@ -363,6 +402,12 @@ impl Profiles {
             bg_nbd,
             gamma_gamma,
         })
+    }
+
+    /// The profile of the customer with this id (a linear scan; use [`Profiles::get`] with the
+    /// history's customer index in loops).
+    pub fn by_id(&self, id: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.id == id)
     }
 
     /// The profile of the customer at `customer` (a customer index of the history).
