@@ -45,6 +45,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "--threads" => cfg.threads = val()?.parse()?,
             "--seed" => cfg.seed = val()?.parse()?,
             "--frequency-scaling" => cfg.frequency_scaling = val()?.parse()?,
+            "--item-frequency-scaling" => cfg.item_frequency_scaling = val()?.parse()?,
+            "--linear-confidence" => cfg.confidence = Confidence::Linear,
             "--cg-steps" => cfg.cg_steps = val()?.parse()?,
             "--log-confidence" => {
                 cfg.confidence = Confidence::Log {

@@ -813,6 +813,12 @@ mod tests {
     }
 
     #[test]
+    fn engine_is_send_and_sync() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Engine>();
+    }
+
+    #[test]
     fn training_on_nothing_is_an_error() {
         let mut e = Engine::default();
         assert!(matches!(e.train(), Err(Error::Empty(_))));
