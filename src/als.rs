@@ -10,7 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::interactions::Interactions;
-use crate::linalg::{axpy, cholesky, dot, forward_solve, gram, matvec};
+use crate::linalg::{Avx2Fma, Kernels, Portable, axpy, cholesky, dot, forward_solve, gram, matvec};
 use ndarray::Array2;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -202,13 +202,15 @@ pub fn train_with(
     let mut init = |n: usize| Array2::from_shape_fn((n, f), |_| rng.random_range(-scale..scale));
     let mut users = init(matrix.rows());
     let mut items = init(matrix.cols());
-    let by_item = matrix.transpose();
+    // confidences once, not in every conjugate-gradient step
+    let by_user = matrix.map_values(|w| config.confidence(w));
+    let by_item = by_user.transpose();
     let pool = Pool::new(config.threads)?;
     for it in 0..config.iterations {
         let start = Clock::start();
         pool.run(|| {
             let g = gram(items.view());
-            solve_rows(&mut users, &items, &g, matrix, config, |n| {
+            solve_rows(&mut users, &items, &g, &by_user, config, |n| {
                 config.row_regularization(n)
             });
             let g = gram(users.view());
@@ -344,7 +346,8 @@ fn solve_rows(
     }
 }
 
-/// A few conjugate-gradient steps on `(G + λI + Σ (c_i − 1) y_i y_iᵀ) x = Σ c_i y_i`, warm-started
+/// A few conjugate-gradient steps on `(G + λI + Σ (c_i − 1) y_i y_iᵀ) x = Σ c_i y_i` (`conf`
+/// holds the confidences `c_i`), warm-started
 /// from the current `x` (Takács et al. 2011).
 #[allow(clippy::too_many_arguments)]
 #[inline]
@@ -359,38 +362,56 @@ fn cg_solve(
     reg: f32,
     s: &mut Scratch,
 ) {
+    match Avx2Fma::detect() {
+        Some(k) => cg_solve_in(k, x, other, f, g, idx, w, cfg, reg, s),
+        None => cg_solve_in(Portable, x, other, f, g, idx, w, cfg, reg, s),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn cg_solve_in<K: Kernels>(
+    k: K,
+    x: &mut [f32],
+    other: &[f32],
+    f: usize,
+    g: &[f32],
+    idx: &[u32],
+    conf: &[f32],
+    cfg: &AlsConfig,
+    reg: f32,
+    s: &mut Scratch,
+) {
     let Scratch { r, p, ap } = s;
     // r = b − A x
-    matvec(g, x, r);
+    k.matvec(g, x, r);
     for (ri, xi) in r.iter_mut().zip(x.iter()) {
         *ri = -*ri - reg * xi;
     }
-    for (&i, &wi) in idx.iter().zip(w) {
+    for (&i, &c) in idx.iter().zip(conf) {
         let y = &other[i as usize * f..i as usize * f + f];
-        let c = cfg.confidence(wi);
-        axpy(c - (c - 1.0) * dot(y, x), y, r);
+        k.axpy(c - (c - 1.0) * k.dot(y, x), y, r);
     }
     p.copy_from_slice(r);
-    let mut rs_old = dot(r, r);
+    let mut rs_old = k.dot(r, r);
     for _ in 0..cfg.cg_steps {
         if rs_old < 1e-20 {
             break;
         }
-        matvec(g, p, ap);
-        axpy(reg, p, ap);
-        for (&i, &wi) in idx.iter().zip(w) {
+        k.matvec(g, p, ap);
+        k.axpy(reg, p, ap);
+        for (&i, &c) in idx.iter().zip(conf) {
             let y = &other[i as usize * f..i as usize * f + f];
-            let c = cfg.confidence(wi);
-            axpy((c - 1.0) * dot(y, p), y, ap);
+            k.axpy((c - 1.0) * k.dot(y, p), y, ap);
         }
-        let pap = dot(p, ap);
+        let pap = k.dot(p, ap);
         if pap <= 0.0 || !pap.is_finite() {
             break;
         }
         let step = rs_old / pap;
-        axpy(step, p, x);
-        axpy(-step, ap, r);
-        let rs_new = dot(r, r);
+        k.axpy(step, p, x);
+        k.axpy(-step, ap, r);
+        let rs_new = k.dot(r, r);
         let beta = rs_new / rs_old;
         for (pi, ri) in p.iter_mut().zip(r.iter()) {
             *pi = ri + beta * *pi;

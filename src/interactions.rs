@@ -155,6 +155,14 @@ impl Interactions {
         self.indices.len()
     }
 
+    /// The same matrix with every stored value mapped through `f`.
+    pub fn map_values(&self, f: impl Fn(f32) -> f32) -> Interactions {
+        Interactions {
+            values: self.values.iter().map(|&v| f(v)).collect(),
+            ..self.clone()
+        }
+    }
+
     /// Number of non-zero entries per column.
     pub fn column_counts(&self) -> Vec<u32> {
         let mut n = vec![0u32; self.cols];

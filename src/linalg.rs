@@ -1,50 +1,200 @@
-//! Small dense kernels for factor vectors: dot products, axpy, Gram matrices and a Cholesky solve.
+//! Small dense kernels for factor vectors: dot products, axpy, matrix–vector products, Gram
+//! matrices and a Cholesky solve.
 //!
-//! Written with eight independent accumulators so the compiler can keep them in one SIMD
-//! register without reassociating floating-point sums (results are identical on every run).
+//! Hot loops are generic over [`Kernels`]: [`Portable`] runs everywhere (eight independent
+//! accumulators the compiler keeps in SIMD registers); [`Avx2Fma`] uses AVX2 and FMA
+//! intrinsics and can only be obtained from [`Avx2Fma::detect`], so holding one proves the CPU
+//! runs them. Each path gives the same result on every run.
 
 use ndarray::{Array2, ArrayView2};
 
 const LANES: usize = 8;
 
-/// Dot product of two equally long slices.
-#[inline]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    debug_assert_eq!(a.len(), b.len());
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0f32; LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for j in 0..LANES {
-            acc[j] += x[j] * y[j];
+/// The vector primitives the hot loops are written in.
+pub trait Kernels: Copy + Send + Sync + 'static {
+    /// Dot product of the common prefix of `a` and `b`.
+    fn dot(self, a: &[f32], b: &[f32]) -> f32;
+    /// `y += alpha · x` over the common prefix.
+    fn axpy(self, alpha: f32, x: &[f32], y: &mut [f32]);
+    /// `out = m · v` for a row-major `n × n` matrix `m`, `n = v.len()`.
+    #[inline(always)]
+    fn matvec(self, m: &[f32], v: &[f32], out: &mut [f32]) {
+        let n = v.len();
+        for (o, row) in out.iter_mut().zip(m.chunks_exact(n)) {
+            *o = self.dot(row, v);
         }
     }
-    let mut tail = 0f32;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        tail += x * y;
-    }
-    let s0 = (acc[0] + acc[4]) + (acc[1] + acc[5]);
-    let s1 = (acc[2] + acc[6]) + (acc[3] + acc[7]);
-    (s0 + s1) + tail
 }
 
-/// `y += a · x`.
+/// Portable kernels.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Portable;
+
+impl Kernels for Portable {
+    #[inline(always)]
+    fn dot(self, a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (a, b) = (&a[..n], &b[..n]);
+        let mut acc = [0f32; LANES];
+        let mut ca = a.chunks_exact(LANES);
+        let mut cb = b.chunks_exact(LANES);
+        for (x, y) in (&mut ca).zip(&mut cb) {
+            for j in 0..LANES {
+                acc[j] += x[j] * y[j];
+            }
+        }
+        let mut tail = 0f32;
+        for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+            tail += x * y;
+        }
+        let s0 = (acc[0] + acc[4]) + (acc[1] + acc[5]);
+        let s1 = (acc[2] + acc[6]) + (acc[3] + acc[7]);
+        (s0 + s1) + tail
+    }
+
+    #[inline(always)]
+    fn axpy(self, alpha: f32, x: &[f32], y: &mut [f32]) {
+        for (yi, xi) in y.iter_mut().zip(x) {
+            *yi += alpha * xi;
+        }
+    }
+}
+
+/// AVX2 + FMA kernels (x86-64). The private field makes [`Avx2Fma::detect`] the only way to
+/// get one.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2Fma(());
+
+impl Avx2Fma {
+    /// `Some` when this CPU has AVX2 and FMA (std caches the check).
+    #[inline]
+    pub fn detect() -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Some(Avx2Fma(()));
+        }
+        None
+    }
+}
+
+impl Kernels for Avx2Fma {
+    #[inline(always)]
+    fn dot(self, a: &[f32], b: &[f32]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: an `Avx2Fma` exists only when `detect` found AVX2 and FMA.
+            unsafe { x86::dot(a, b) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Portable.dot(a, b)
+    }
+
+    #[inline(always)]
+    fn axpy(self, alpha: f32, x: &[f32], y: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: an `Avx2Fma` exists only when `detect` found AVX2 and FMA.
+            unsafe { x86::axpy(alpha, x, y) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Portable.axpy(alpha, x, y)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// Sum of the eight lanes.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn hsum(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+        _mm_cvtss_f32(s)
+    }
+
+    /// Dot product over the common prefix, four FMA chains of eight lanes.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        // SAFETY: every load reads 8 floats at offsets i..i+8 ≤ n, inside both slices.
+        unsafe {
+            while i + 32 <= n {
+                for (k, a_k) in acc.iter_mut().enumerate() {
+                    let o = i + 8 * k;
+                    *a_k = _mm256_fmadd_ps(
+                        _mm256_loadu_ps(pa.add(o)),
+                        _mm256_loadu_ps(pb.add(o)),
+                        *a_k,
+                    );
+                }
+                i += 32;
+            }
+            while i + 8 <= n {
+                acc[0] = _mm256_fmadd_ps(
+                    _mm256_loadu_ps(pa.add(i)),
+                    _mm256_loadu_ps(pb.add(i)),
+                    acc[0],
+                );
+                i += 8;
+            }
+        }
+        let v = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut s = hsum(v);
+        while i < n {
+            s = a[i].mul_add(b[i], s);
+            i += 1;
+        }
+        s
+    }
+
+    /// `y += alpha · x` over the common prefix.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+        let n = x.len().min(y.len());
+        let (px, py) = (x.as_ptr(), y.as_mut_ptr());
+        let va = _mm256_set1_ps(alpha);
+        let mut i = 0;
+        // SAFETY: every access touches 8 floats at offsets i..i+8 ≤ n, inside both slices;
+        // `x` and `y` cannot overlap (shared and exclusive borrows).
+        unsafe {
+            while i + 8 <= n {
+                let r = _mm256_fmadd_ps(va, _mm256_loadu_ps(px.add(i)), _mm256_loadu_ps(py.add(i)));
+                _mm256_storeu_ps(py.add(i), r);
+                i += 8;
+            }
+        }
+        while i < n {
+            y[i] = alpha.mul_add(x[i], y[i]);
+            i += 1;
+        }
+    }
+}
+
+/// Dot product of two equally long slices (portable kernels).
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    Portable.dot(a, b)
+}
+
+/// `y += a · x` (portable kernels).
 #[inline]
 pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
-    for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += a * xi;
-    }
+    Portable.axpy(a, x, y)
 }
 
-/// `out = m · v` for a row-major `n × n` matrix `m`.
+/// `out = m · v` for a row-major `n × n` matrix `m` (portable kernels).
 #[inline]
 pub fn matvec(m: &[f32], v: &[f32], out: &mut [f32]) {
-    let n = v.len();
-    for (o, row) in out.iter_mut().zip(m.chunks_exact(n)) {
-        *o = dot(row, v);
-    }
+    Portable.matvec(m, v, out)
 }
 
 /// `Xᵀ X` for a row-major `rows × f` matrix (the Gram matrix ALS reuses for every solve).
@@ -114,6 +264,28 @@ mod tests {
             let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
             let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
             assert!((dot(&a, &b) - naive).abs() < 1e-4, "n={n}");
+        }
+    }
+
+    #[test]
+    fn simd_and_portable_agree() {
+        let Some(k) = Avx2Fma::detect() else {
+            eprintln!("no AVX2/FMA here: nothing to compare");
+            return;
+        };
+        for n in [0, 1, 3, 7, 8, 9, 16, 17, 31, 32, 33, 64, 100, 128, 200] {
+            let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            assert!((k.dot(&a, &b) - dot(&a, &b)).abs() < 1e-4, "n={n}");
+            // a longer second slice: only the common prefix counts
+            assert!((k.dot(&a, &[b.as_slice(), &[9.0; 5]].concat()) - dot(&a, &b)).abs() < 1e-4);
+            let mut y1 = b.clone();
+            let mut y2 = b.clone();
+            axpy(0.5, &a, &mut y1);
+            k.axpy(0.5, &a, &mut y2);
+            for (p, q) in y1.iter().zip(&y2) {
+                assert!((p - q).abs() < 1e-6);
+            }
         }
     }
 
