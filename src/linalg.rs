@@ -16,7 +16,7 @@ pub trait Kernels: Copy + Send + Sync + 'static {
     fn dot(self, a: &[f32], b: &[f32]) -> f32;
     /// `y += alpha · x` over the common prefix.
     fn axpy(self, alpha: f32, x: &[f32], y: &mut [f32]);
-    /// `out = m · v` for a row-major `n × n` matrix `m`, `n = v.len()`.
+    /// `out = m · v` for a row-major matrix `m` with `v.len()` columns (one output per row).
     #[inline(always)]
     fn matvec(self, m: &[f32], v: &[f32], out: &mut [f32]) {
         let n = v.len();
@@ -100,6 +100,17 @@ impl Kernels for Avx2Fma {
         #[cfg(not(target_arch = "x86_64"))]
         Portable.axpy(alpha, x, y)
     }
+
+    #[inline(always)]
+    fn matvec(self, m: &[f32], v: &[f32], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: an `Avx2Fma` exists only when `detect` found AVX2 and FMA.
+            unsafe { x86::matvec(m, v, out) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Portable.matvec(m, v, out)
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -153,6 +164,20 @@ mod x86 {
             i += 1;
         }
         s
+    }
+
+    /// One dot product per row of `m` (row length `v.len()`), compiled as one loop so the
+    /// per-row products inline.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn matvec(m: &[f32], v: &[f32], out: &mut [f32]) {
+        let n = v.len();
+        if n == 0 {
+            out.iter_mut().for_each(|o| *o = 0.0);
+            return;
+        }
+        for (o, row) in out.iter_mut().zip(m.chunks_exact(n)) {
+            *o = dot(row, v);
+        }
     }
 
     /// `y += alpha · x` over the common prefix.
@@ -283,6 +308,16 @@ mod tests {
             let mut y2 = b.clone();
             axpy(0.5, &a, &mut y1);
             k.axpy(0.5, &a, &mut y2);
+            // matvec over several rows equals row-wise portable dots
+            if n > 0 {
+                let m: Vec<f32> = (0..3 * n).map(|i| (i as f32 * 0.07).sin()).collect();
+                let (mut o1, mut o2) = ([0f32; 3], [0f32; 3]);
+                matvec(&m, &a, &mut o1);
+                k.matvec(&m, &a, &mut o2);
+                for (p, q) in o1.iter().zip(&o2) {
+                    assert!((p - q).abs() < 1e-4);
+                }
+            }
             for (p, q) in y1.iter().zip(&y2) {
                 assert!((p - q).abs() < 1e-6);
             }

@@ -4,7 +4,7 @@
 //! selection keeps the best `k`, rejecting most products with a single comparison against the
 //! current threshold. Ties are broken by lower product index, so results are deterministic.
 
-use crate::linalg::dot;
+use crate::linalg::{Avx2Fma, Kernels, Portable, dot};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
@@ -183,11 +183,13 @@ pub fn top_k(
         Some(d) => d,
         None => return top_k(items.as_standard_layout().view(), query, k, exclude),
     };
+    let simd = Avx2Fma::detect();
     let mut scores = [0f32; BLOCK];
     for (b, block) in data.chunks(BLOCK * f).enumerate() {
         let n = block.len() / f;
-        for (s, row) in scores.iter_mut().zip(block.chunks_exact(f)) {
-            *s = dot(row, query);
+        match simd {
+            Some(k) => k.matvec(block, query, &mut scores[..n]),
+            None => Portable.matvec(block, query, &mut scores[..n]),
         }
         let base = (b * BLOCK) as u32;
         let mut t = sel.threshold();
