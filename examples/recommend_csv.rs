@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release --example recommend_csv -- --train train.csv --users test.csv --k 20 --out recs.csv
 //!     [--factors N] [--regularization X] [--alpha X] [--iterations N] [--threads N] [--seed N]
-//!     [--frequency-scaling X] [--cg-steps N] [--log-confidence EPSILON]
+//!     [--frequency-scaling X] [--item-frequency-scaling X] [--cg-steps N]
+//!     [--confidence linear|log|log:EPSILON]
 //! ```
 //! Every user in `--users` (a CSV with a `user_id` column; repeats once) gets `k` products they
 //! did not interact with in `--train`; users unknown to the training data get the most popular
@@ -46,16 +47,27 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "--seed" => cfg.seed = val()?.parse()?,
             "--frequency-scaling" => cfg.frequency_scaling = val()?.parse()?,
             "--item-frequency-scaling" => cfg.item_frequency_scaling = val()?.parse()?,
-            "--linear-confidence" => cfg.confidence = Confidence::Linear,
             "--cg-steps" => cfg.cg_steps = val()?.parse()?,
-            "--log-confidence" => {
-                cfg.confidence = Confidence::Log {
-                    epsilon: val()?.parse()?,
+            "--confidence" => {
+                cfg.confidence = match val()?.as_str() {
+                    "linear" => Confidence::Linear,
+                    "log" => Confidence::Log { epsilon: 1.0 },
+                    other => match other.strip_prefix("log:") {
+                        Some(eps) => Confidence::Log {
+                            epsilon: eps.parse()?,
+                        },
+                        None => {
+                            return Err(format!(
+                                "--confidence takes linear, log or log:EPSILON, not {other}"
+                            )
+                            .into());
+                        }
+                    },
                 }
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: recommend_csv --train FILE --users FILE --k N --out FILE [--factors N --regularization X --alpha X --iterations N --threads N --seed N]"
+                    "usage: recommend_csv --train FILE --users FILE --k N --out FILE [--factors N --regularization X --alpha X --iterations N --threads N --seed N --frequency-scaling X --item-frequency-scaling X --cg-steps N --confidence linear|log|log:EPS]"
                 );
                 return Ok(());
             }
