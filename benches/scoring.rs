@@ -1,0 +1,165 @@
+//! The hot scoring path: top-10 for one customer over random factor tables of several shapes,
+//! top-10 for batches of customers, and fold-in of one customer.
+//!
+//! `RAPPORT_BENCH_QUICK=1` limits the shapes to 10k and 100k items at 64 factors.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ndarray::Array2;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use rapport::als::{AlsConfig, train};
+use rapport::interactions::{Interactions, Triple};
+use rapport::recommender::{Filter, Recommender};
+use rapport::topk::top_k;
+use std::hint::black_box;
+use std::time::Duration;
+
+fn random(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    Array2::from_shape_fn((rows, cols), |_| rng.random_range(-1.0f32..1.0))
+}
+
+fn quick() -> bool {
+    std::env::var_os("RAPPORT_BENCH_QUICK").is_some()
+}
+
+fn single(c: &mut Criterion) {
+    let mut group = c.benchmark_group("top10_single");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    let shapes: Vec<(usize, usize)> = if quick() {
+        vec![(10_000, 64), (100_000, 64)]
+    } else {
+        [10_000, 100_000, 1_000_000]
+            .iter()
+            .flat_map(|&n| [32, 64, 128].map(|f| (n, f)))
+            .collect()
+    };
+    for (n, f) in shapes {
+        let items = random(n, f, 1);
+        let queries = random(64, f, 2);
+        group.throughput(Throughput::Bytes((n * f * 4) as u64));
+        let mut q = 0;
+        group.bench_function(BenchmarkId::new(format!("{f}f"), n), |b| {
+            b.iter(|| {
+                q = (q + 1) % 64;
+                black_box(top_k(
+                    items.view(),
+                    queries.row(q).as_slice().unwrap(),
+                    10,
+                    None,
+                ))
+            })
+        });
+    }
+    group.finish();
+}
+
+/// A recommender whose item table is `items` random vectors, with `users` customers who each
+/// bought a few products (so owned products are filtered as in production).
+fn model(users: usize, items: usize, f: usize) -> Recommender {
+    let mut rng = SmallRng::seed_from_u64(3);
+    let triples: Vec<Triple> = (0..users as u32)
+        .flat_map(|u| {
+            let picks: Vec<u32> = (0..5).map(|_| rng.random_range(0..items as u32)).collect();
+            picks.into_iter().map(move |i| Triple {
+                user: u,
+                item: i,
+                weight: 1.0,
+            })
+        })
+        .collect();
+    let m = Interactions::from_triples(users, items, &triples).unwrap();
+    let cfg = AlsConfig {
+        factors: f,
+        iterations: 1,
+        threads: 2,
+        ..Default::default()
+    };
+    Recommender::train(&m, &cfg).unwrap()
+}
+
+fn batch(c: &mut Criterion) {
+    let mut group = c.benchmark_group("top10_batch");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    let n_items = if quick() { 10_000 } else { 100_000 };
+    let rec = model(10_000, n_items, 64);
+    for users in [1_000usize, 10_000] {
+        let rows: Vec<Option<u32>> = (0..users as u32).map(Some).collect();
+        group.throughput(Throughput::Elements(users as u64));
+        group.bench_function(BenchmarkId::new(format!("{n_items}x64"), users), |b| {
+            b.iter(|| black_box(rec.recommend_batch(&rows, 10)))
+        });
+    }
+    group.finish();
+}
+
+fn fold_in(c: &mut Criterion) {
+    let rec = model(2_000, 20_000, 64);
+    let mut rng = SmallRng::seed_from_u64(4);
+    let items: Vec<u32> = (0..50).map(|_| rng.random_range(0..20_000)).collect();
+    let weights = vec![1.0f32; 50];
+    c.bench_function("fold_in_50_purchases_64f", |b| {
+        b.iter(|| black_box(rec.factors().fold_in(&items, &weights).unwrap()))
+    });
+    let v = rec.factors().fold_in(&items, &weights).unwrap();
+    c.bench_function("recommend_after_fold_in_20k_64f", |b| {
+        b.iter(|| black_box(rec.top_k_for(&v, &items, 10, &Filter::default())))
+    });
+}
+
+fn als(c: &mut Criterion) {
+    let mut group = c.benchmark_group("als");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8));
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/online_retail_sample.csv");
+    let mut engine = rapport::Engine::default();
+    engine
+        .read_csv_path(sample, &rapport::IngestOptions::online_retail())
+        .unwrap();
+    let h = engine.history();
+    let m =
+        Interactions::from_triples(h.customer_count(), h.catalog().len(), &h.order_counts(None))
+            .unwrap();
+    for f in [64usize, 128] {
+        let cfg = AlsConfig {
+            factors: f,
+            iterations: 5,
+            threads: 2,
+            ..Default::default()
+        };
+        group.bench_function(BenchmarkId::new("sample_5_iterations", f), |b| {
+            b.iter(|| black_box(train(&m, &cfg).unwrap()))
+        });
+    }
+    // the peer harness's Online Retail training split, when it is beside the project
+    let peer = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/peer/data/online_retail/train.csv"
+    );
+    if let Ok(t) = rapport::triples::TripleCsv::read_path(peer) {
+        let m = t.matrix().unwrap();
+        for f in [64usize, 128] {
+            let cfg = AlsConfig {
+                factors: f,
+                iterations: 5,
+                threads: 2,
+                ..Default::default()
+            };
+            group.bench_function(
+                BenchmarkId::new("online_retail_train_5_iterations", f),
+                |b| b.iter(|| black_box(train(&m, &cfg).unwrap())),
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, single, batch, fold_in, als);
+criterion_main!(benches);
