@@ -300,6 +300,10 @@ struct Scratch {
     r: Vec<f32>,
     p: Vec<f32>,
     ap: Vec<f32>,
+    /// The row's own factor rows, gathered so the CG steps read them from L1.
+    own: Vec<f32>,
+    /// One value per interaction of the row.
+    dots: Vec<f32>,
 }
 
 impl Scratch {
@@ -308,6 +312,8 @@ impl Scratch {
             r: vec![0.0; f],
             p: vec![0.0; f],
             ap: vec![0.0; f],
+            own: Vec::new(),
+            dots: Vec::new(),
         }
     }
 }
@@ -382,28 +388,43 @@ fn cg_solve_in<K: Kernels>(
     reg: f32,
     s: &mut Scratch,
 ) {
-    let Scratch { r, p, ap } = s;
-    // r = b − A x
+    let Scratch {
+        r,
+        p,
+        ap,
+        own,
+        dots,
+    } = s;
+    let n = idx.len();
+    own.clear();
+    for &i in idx {
+        own.extend_from_slice(&other[i as usize * f..i as usize * f + f]);
+    }
+    dots.resize(n, 0.0);
+    // r = b − A x = Σ (c − (c − 1)·y·x) y − G x − λ x
     k.matvec(g, x, r);
     for (ri, xi) in r.iter_mut().zip(x.iter()) {
         *ri = -*ri - reg * xi;
     }
-    for (&i, &c) in idx.iter().zip(conf) {
-        let y = &other[i as usize * f..i as usize * f + f];
-        k.axpy(c - (c - 1.0) * k.dot(y, x), y, r);
+    k.matvec(own, x, dots);
+    for (d, &c) in dots.iter_mut().zip(conf) {
+        *d = c - (c - 1.0) * *d;
     }
+    k.combine_rows(dots, own, r);
     p.copy_from_slice(r);
     let mut rs_old = k.dot(r, r);
     for _ in 0..cfg.cg_steps {
         if rs_old < 1e-20 {
             break;
         }
+        // ap = A p = G p + λ p + Σ (c − 1)(y·p) y
         k.matvec(g, p, ap);
         k.axpy(reg, p, ap);
-        for (&i, &c) in idx.iter().zip(conf) {
-            let y = &other[i as usize * f..i as usize * f + f];
-            k.axpy((c - 1.0) * k.dot(y, p), y, ap);
+        k.matvec(own, p, dots);
+        for (d, &c) in dots.iter_mut().zip(conf) {
+            *d *= c - 1.0;
         }
+        k.combine_rows(dots, own, ap);
         let pap = k.dot(p, ap);
         if pap <= 0.0 || !pap.is_finite() {
             break;

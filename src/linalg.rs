@@ -24,6 +24,14 @@ pub trait Kernels: Copy + Send + Sync + 'static {
             *o = self.dot(row, v);
         }
     }
+    /// `out += Σ_k coefs[k] · row_k(m)` for a row-major `m` with `out.len()` columns.
+    #[inline(always)]
+    fn combine_rows(self, coefs: &[f32], m: &[f32], out: &mut [f32]) {
+        let n = out.len();
+        for (&c, row) in coefs.iter().zip(m.chunks_exact(n.max(1))) {
+            self.axpy(c, row, out);
+        }
+    }
 }
 
 /// Portable kernels.
@@ -110,6 +118,17 @@ impl Kernels for Avx2Fma {
         }
         #[cfg(not(target_arch = "x86_64"))]
         Portable.matvec(m, v, out)
+    }
+
+    #[inline(always)]
+    fn combine_rows(self, coefs: &[f32], m: &[f32], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: an `Avx2Fma` exists only when `detect` found AVX2 and FMA.
+            unsafe { x86::combine_rows(coefs, m, out) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Portable.combine_rows(coefs, m, out)
     }
 }
 
@@ -211,6 +230,57 @@ mod x86 {
         }
         while r < rows {
             out[r] = dot(&m[r * n..(r + 1) * n], v);
+            r += 1;
+        }
+    }
+
+    /// `out += Σ_k coefs[k] · row_k(m)`, four rows per pass so `out` is loaded and stored once
+    /// per four rows.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn combine_rows(coefs: &[f32], m: &[f32], out: &mut [f32]) {
+        let n = out.len();
+        if n == 0 {
+            return;
+        }
+        let rows = coefs.len().min(m.len() / n);
+        let body = n - n % 8;
+        let mut r = 0;
+        while r + 4 <= rows {
+            let base = &m[r * n..(r + 4) * n];
+            let c = [
+                _mm256_set1_ps(coefs[r]),
+                _mm256_set1_ps(coefs[r + 1]),
+                _mm256_set1_ps(coefs[r + 2]),
+                _mm256_set1_ps(coefs[r + 3]),
+            ];
+            let mut i = 0;
+            // SAFETY: i + 8 ≤ body ≤ n, inside `out` and inside each of the four rows of `base`.
+            unsafe {
+                while i < body {
+                    let po = out.as_mut_ptr().add(i);
+                    let mut acc = _mm256_loadu_ps(po);
+                    for (k, ck) in c.iter().enumerate() {
+                        acc = _mm256_fmadd_ps(
+                            *ck,
+                            _mm256_loadu_ps(base.as_ptr().add(k * n + i)),
+                            acc,
+                        );
+                    }
+                    _mm256_storeu_ps(po, acc);
+                    i += 8;
+                }
+            }
+            for j in body..n {
+                let mut o = out[j];
+                for k in 0..4 {
+                    o = coefs[r + k].mul_add(base[k * n + j], o);
+                }
+                out[j] = o;
+            }
+            r += 4;
+        }
+        while r < rows {
+            axpy(coefs[r], &m[r * n..(r + 1) * n], out);
             r += 1;
         }
     }
@@ -343,6 +413,17 @@ mod tests {
             let mut y2 = b.clone();
             axpy(0.5, &a, &mut y1);
             k.axpy(0.5, &a, &mut y2);
+            // combine_rows equals row-wise portable axpys
+            if n > 0 {
+                let m: Vec<f32> = (0..6 * n).map(|i| (i as f32 * 0.05).cos()).collect();
+                let coefs = [0.5, -1.0, 2.0, 0.25, 1.5, -0.75];
+                let (mut o1, mut o2) = (b.clone(), b.clone());
+                Portable.combine_rows(&coefs, &m, &mut o1);
+                k.combine_rows(&coefs, &m, &mut o2);
+                for (p, q) in o1.iter().zip(&o2) {
+                    assert!((p - q).abs() < 1e-4);
+                }
+            }
             // matvec over several rows equals row-wise portable dots
             if n > 0 {
                 let m: Vec<f32> = (0..7 * n).map(|i| (i as f32 * 0.07).sin()).collect();
