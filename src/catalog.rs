@@ -46,6 +46,8 @@ pub struct Catalog {
     ids: IdMap,
     entries: Vec<Entry>,
     categories: IdMap,
+    /// How many entries are out of stock, so requests skip the stock filter when none is.
+    out_of_stock: usize,
 }
 
 impl Catalog {
@@ -75,10 +77,12 @@ impl Catalog {
         };
         let i = self.ids.intern(&product.id);
         if (i as usize) < self.entries.len() {
+            self.out_of_stock -= usize::from(!self.entries[i as usize].in_stock);
             self.entries[i as usize] = entry;
         } else {
             self.entries.push(entry);
         }
+        self.out_of_stock += usize::from(!product.in_stock);
         Ok(i)
     }
 
@@ -114,7 +118,15 @@ impl Catalog {
         let i = self
             .index(id)
             .ok_or_else(|| Error::UnknownProduct(id.to_owned()))?;
-        self.entries[i as usize].in_stock = in_stock;
+        let e = &mut self.entries[i as usize];
+        if e.in_stock != in_stock {
+            e.in_stock = in_stock;
+            if in_stock {
+                self.out_of_stock -= 1;
+            } else {
+                self.out_of_stock += 1;
+            }
+        }
         Ok(())
     }
 
@@ -170,6 +182,11 @@ impl Catalog {
         self.entries[index as usize].in_stock
     }
 
+    /// Number of products marked out of stock.
+    pub fn out_of_stock_count(&self) -> usize {
+        self.out_of_stock
+    }
+
     /// Current price of the product at `index`.
     pub fn price(&self, index: u32) -> Option<f64> {
         self.entries[index as usize].price
@@ -209,8 +226,13 @@ mod tests {
         c.set_name_if_bare(j, "REGENCY CAKESTAND");
         c.set_name_if_bare(j, "other");
         assert_eq!(c.name(j), "REGENCY CAKESTAND");
+        assert_eq!(c.out_of_stock_count(), 0);
+        c.set_in_stock("22423", false).unwrap();
         c.set_in_stock("22423", false).unwrap();
         assert!(!c.in_stock(j));
+        assert_eq!(c.out_of_stock_count(), 1);
+        c.upsert(Product::bare("22423")).unwrap();
+        assert_eq!(c.out_of_stock_count(), 0);
         assert!(matches!(
             c.set_in_stock("nope", false),
             Err(Error::UnknownProduct(_))

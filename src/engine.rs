@@ -399,7 +399,7 @@ impl Engine {
                 exclude.insert(i);
             }
         }
-        if options.in_stock_only {
+        if options.in_stock_only && catalog.out_of_stock_count() > 0 {
             for i in 0..n as u32 {
                 if !catalog.in_stock(i) {
                     exclude.insert(i);
