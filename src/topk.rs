@@ -78,11 +78,11 @@ pub struct TopK {
 }
 
 impl TopK {
-    /// A selector for the best `k`.
+    /// A selector for the best `k`. Any `k` is fine: room grows with what is kept, not with `k`.
     pub fn new(k: usize) -> Self {
         TopK {
             k,
-            heap: Vec::with_capacity(k),
+            heap: Vec::with_capacity(k.min(1024)),
         }
     }
 
@@ -285,6 +285,7 @@ mod tests {
             top_k(items.view(), &[1.0; 2], 3, None).is_empty(),
             "wrong query length"
         );
+        assert_eq!(top_k(items.view(), &[1.0; 3], usize::MAX, None).len(), 10, "huge k");
         let got = top_k(items.view(), &[1.0; 3], 50, None);
         assert_eq!(got.len(), 10);
         assert_eq!(
