@@ -155,6 +155,36 @@ typedef enum rapport_segment {
 } rapport_segment;
 
 /**
+ * Where a customer is reached (`rapport_engine_upsert_customer`).
+ */
+typedef enum rapport_channel {
+  /**
+   * No preference recorded.
+   */
+  RAPPORT_CHANNEL_UNSPECIFIED = 0,
+  /**
+   * The shop's web site.
+   */
+  RAPPORT_CHANNEL_WEB = 1,
+  /**
+   * E-mail.
+   */
+  RAPPORT_CHANNEL_EMAIL = 2,
+  /**
+   * Text message.
+   */
+  RAPPORT_CHANNEL_SMS = 3,
+  /**
+   * The shop's mobile app.
+   */
+  RAPPORT_CHANNEL_APP = 4,
+  /**
+   * A physical shop.
+   */
+  RAPPORT_CHANNEL_IN_STORE = 5,
+} rapport_channel;
+
+/**
  * A byte buffer owned by the library (a serialised engine). From `rapport_engine_to_bytes`,
  * freed with `rapport_bytes_free`.
  */
