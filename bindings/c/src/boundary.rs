@@ -339,11 +339,10 @@ pub extern "C" fn rapport_status_name(status: c_int) -> *const c_char {
 /// The version of the library as a static NUL-terminated string (`"0.1.0"`). Never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn rapport_version() -> *const c_char {
-    static VERSION: &CStr = match CStr::from_bytes_with_nul(
-        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
-    ) {
-        Ok(v) => v,
-        Err(_) => c"unknown",
-    };
+    static VERSION: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => c"unknown",
+        };
     VERSION.as_ptr()
 }

@@ -484,8 +484,14 @@ pub struct rapport_train_report {
 /// plus the caller's `user_data`. It runs on the training thread, inside the engine's write
 /// lock: it must not call back into the same engine.
 #[allow(non_camel_case_types)]
-pub type rapport_progress_fn =
-    Option<unsafe extern "C" fn(iteration: usize, iterations: usize, loss: f64, user_data: *mut std::ffi::c_void)>;
+pub type rapport_progress_fn = Option<
+    unsafe extern "C" fn(
+        iteration: usize,
+        iterations: usize,
+        loss: f64,
+        user_data: *mut std::ffi::c_void,
+    ),
+>;
 
 /// Trains the model on the whole history (`RAPPORT_STATUS_EMPTY` without purchases,
 /// `RAPPORT_STATUS_INVALID_CONFIG` for bad settings). A write.
@@ -680,8 +686,12 @@ pub unsafe extern "C" fn rapport_engine_recommend_batch(
         // SAFETY: NULL or writable by the caller's contract.
         unsafe { clear_out(out)? };
         // SAFETY: the array and options follow the documented contract.
-        let (customers, opts) =
-            unsafe { (str_array_arg(customers, len, "customers")?, self::options(options)?) };
+        let (customers, opts) = unsafe {
+            (
+                str_array_arg(customers, len, "customers")?,
+                self::options(options)?,
+            )
+        };
         // SAFETY: NULL or a live handle by the caller's contract.
         let recs = unsafe { read(engine)? }.recommend_batch(&customers, &opts)?;
         // SAFETY: checked non-NULL and writable above.

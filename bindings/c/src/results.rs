@@ -122,7 +122,9 @@ pub unsafe extern "C" fn rapport_recommendations_free(recs: *mut rapport_recomme
 /// # Safety
 /// `recs` is NULL or live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn rapport_recommendations_len(recs: *const rapport_recommendations) -> usize {
+pub unsafe extern "C" fn rapport_recommendations_len(
+    recs: *const rapport_recommendations,
+) -> usize {
     // SAFETY: NULL or live by the caller's contract.
     boundary_value(0, || unsafe { get(recs) }.map_or(0, |r| r.items.len()))
 }
@@ -148,8 +150,8 @@ pub unsafe extern "C" fn rapport_recommendations_fallback(
 pub unsafe extern "C" fn rapport_recommendations_customer_id(
     recs: *const rapport_recommendations,
 ) -> *const c_char {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { get(recs) }.map_or(std::ptr::null(), |r| r.customer.as_ptr())
     })
 }
@@ -163,8 +165,8 @@ pub unsafe extern "C" fn rapport_recommendations_product_id(
     recs: *const rapport_recommendations,
     i: usize,
 ) -> *const c_char {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { rapport_recommendations::item(recs, i) }
             .map_or(std::ptr::null(), |it| it.product.as_ptr())
     })
@@ -179,8 +181,8 @@ pub unsafe extern "C" fn rapport_recommendations_name(
     recs: *const rapport_recommendations,
     i: usize,
 ) -> *const c_char {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { rapport_recommendations::item(recs, i) }
             .map_or(std::ptr::null(), |it| it.name.as_ptr())
     })
@@ -196,8 +198,8 @@ pub unsafe extern "C" fn rapport_recommendations_score(
     recs: *const rapport_recommendations,
     i: usize,
 ) -> f32 {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(f32::NAN, || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { rapport_recommendations::item(recs, i) }.map_or(f32::NAN, |it| it.score)
     })
 }
@@ -212,8 +214,8 @@ pub unsafe extern "C" fn rapport_recommendations_reason(
     recs: *const rapport_recommendations,
     i: usize,
 ) -> *const c_char {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { rapport_recommendations::item(recs, i) }
             .map_or(std::ptr::null(), |it| it.reason.as_ptr())
     })
@@ -249,8 +251,8 @@ pub unsafe extern "C" fn rapport_recommendations_reason_product_id(
     recs: *const rapport_recommendations,
     i: usize,
 ) -> *const c_char {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { rapport_recommendations::item(recs, i) }
             .and_then(|it| it.reason_product.as_ref())
             .map_or(std::ptr::null(), |p| p.as_ptr())
@@ -285,7 +287,9 @@ impl rapport_recommendation_batch {
 /// # Safety
 /// `batch` is NULL or a pointer from this library not freed before.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn rapport_recommendation_batch_free(batch: *mut rapport_recommendation_batch) {
+pub unsafe extern "C" fn rapport_recommendation_batch_free(
+    batch: *mut rapport_recommendation_batch,
+) {
     // SAFETY: forwarded contract.
     unsafe { free(batch) }
 }
@@ -312,8 +316,8 @@ pub unsafe extern "C" fn rapport_recommendation_batch_get(
     batch: *const rapport_recommendation_batch,
     i: usize,
 ) -> *const rapport_recommendations {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { get(batch) }
             .and_then(|b| b.lists.get(i))
             .map_or(std::ptr::null(), |l| l as *const _)
@@ -383,8 +387,8 @@ pub unsafe extern "C" fn rapport_similar_product_id(
     similar: *const rapport_similar,
     i: usize,
 ) -> *const c_char {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { rapport_similar::item(similar, i) }
             .map_or(std::ptr::null(), |s| s.product.as_ptr())
     })
@@ -399,8 +403,8 @@ pub unsafe extern "C" fn rapport_similar_name(
     similar: *const rapport_similar,
     i: usize,
 ) -> *const c_char {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { rapport_similar::item(similar, i) }.map_or(std::ptr::null(), |s| s.name.as_ptr())
     })
 }
@@ -410,9 +414,12 @@ pub unsafe extern "C" fn rapport_similar_name(
 /// # Safety
 /// `similar` is NULL or live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn rapport_similar_similarity(similar: *const rapport_similar, i: usize) -> f32 {
-    // SAFETY: NULL or live by the caller's contract.
+pub unsafe extern "C" fn rapport_similar_similarity(
+    similar: *const rapport_similar,
+    i: usize,
+) -> f32 {
     boundary_value(f32::NAN, || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { rapport_similar::item(similar, i) }.map_or(f32::NAN, |s| s.similarity)
     })
 }
@@ -603,7 +610,8 @@ pub unsafe extern "C" fn rapport_profile_get_fields(
 ) -> rapport_status {
     boundary(|| {
         // SAFETY: NULL or live by the caller's contract.
-        let p = unsafe { get(profile) }.ok_or_else(|| crate::boundary::FfiError::null("profile"))?;
+        let p =
+            unsafe { get(profile) }.ok_or_else(|| crate::boundary::FfiError::null("profile"))?;
         // SAFETY: NULL or writable by the caller's contract.
         unsafe { write_out(out, p.fields, "out") }
     })
@@ -614,9 +622,11 @@ pub unsafe extern "C" fn rapport_profile_get_fields(
 /// # Safety
 /// `profile` is NULL or live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn rapport_profile_customer_id(profile: *const rapport_profile) -> *const c_char {
-    // SAFETY: NULL or live by the caller's contract.
+pub unsafe extern "C" fn rapport_profile_customer_id(
+    profile: *const rapport_profile,
+) -> *const c_char {
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { get(profile) }.map_or(std::ptr::null(), |p| p.id.as_ptr())
     })
 }
@@ -629,8 +639,10 @@ pub unsafe extern "C" fn rapport_profile_customer_id(profile: *const rapport_pro
 pub unsafe extern "C" fn rapport_profile_favourite_products_len(
     profile: *const rapport_profile,
 ) -> usize {
-    // SAFETY: NULL or live by the caller's contract.
-    boundary_value(0, || unsafe { get(profile) }.map_or(0, |p| p.products.len()))
+    boundary_value(0, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(profile) }.map_or(0, |p| p.products.len())
+    })
 }
 
 /// Id of favourite product `i` (borrowed; NULL when out of range).
@@ -642,8 +654,8 @@ pub unsafe extern "C" fn rapport_profile_favourite_product_id(
     profile: *const rapport_profile,
     i: usize,
 ) -> *const c_char {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { get(profile) }
             .and_then(|p| p.products.get(i))
             .map_or(std::ptr::null(), |f| f.id.as_ptr())
@@ -659,8 +671,8 @@ pub unsafe extern "C" fn rapport_profile_favourite_product_name(
     profile: *const rapport_profile,
     i: usize,
 ) -> *const c_char {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { get(profile) }
             .and_then(|p| p.products.get(i))
             .map_or(std::ptr::null(), |f| f.name.as_ptr())
@@ -676,8 +688,8 @@ pub unsafe extern "C" fn rapport_profile_favourite_product_weight(
     profile: *const rapport_profile,
     i: usize,
 ) -> f64 {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(f64::NAN, || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { get(profile) }
             .and_then(|p| p.products.get(i))
             .map_or(f64::NAN, |f| f.weight)
@@ -692,8 +704,10 @@ pub unsafe extern "C" fn rapport_profile_favourite_product_weight(
 pub unsafe extern "C" fn rapport_profile_favourite_categories_len(
     profile: *const rapport_profile,
 ) -> usize {
-    // SAFETY: NULL or live by the caller's contract.
-    boundary_value(0, || unsafe { get(profile) }.map_or(0, |p| p.categories.len()))
+    boundary_value(0, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(profile) }.map_or(0, |p| p.categories.len())
+    })
 }
 
 /// Name of favourite category `i` (borrowed; NULL when out of range).
@@ -705,8 +719,8 @@ pub unsafe extern "C" fn rapport_profile_favourite_category(
     profile: *const rapport_profile,
     i: usize,
 ) -> *const c_char {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { get(profile) }
             .and_then(|p| p.categories.get(i))
             .map_or(std::ptr::null(), |f| f.name.as_ptr())
@@ -722,8 +736,8 @@ pub unsafe extern "C" fn rapport_profile_favourite_category_weight(
     profile: *const rapport_profile,
     i: usize,
 ) -> f64 {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(f64::NAN, || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { get(profile) }
             .and_then(|p| p.categories.get(i))
             .map_or(f64::NAN, |f| f.weight)
@@ -758,8 +772,8 @@ pub unsafe extern "C" fn rapport_bytes_free(bytes: *mut rapport_bytes) {
 /// `bytes` is NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rapport_bytes_data(bytes: *const rapport_bytes) -> *const u8 {
-    // SAFETY: NULL or live by the caller's contract.
     boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
         unsafe { get(bytes) }.map_or(std::ptr::null(), |b| b.bytes.as_ptr())
     })
 }
