@@ -353,7 +353,7 @@ typedef struct rapport_train_report {
  */
 typedef struct rapport_recommend_options {
   /**
-   * How many products (default 10).
+   * How many products at most (default 10; `SIZE_MAX` for all).
    */
   size_t k;
   /**
@@ -715,7 +715,7 @@ enum rapport_status rapport_engine_recommend_batch(const struct rapport_engine *
 
 /**
  * Up to `k` products most similar to `product` (cosine of the product vectors), best first,
- * excluding the product itself. A read.
+ * excluding the product itself (`SIZE_MAX` for all). A read.
  *
  * * `out`: receives a new result owned by the caller (free it with `rapport_similar_free`).
  *

@@ -346,3 +346,72 @@ pub extern "C" fn rapport_version() -> *const c_char {
         };
     VERSION.as_ptr()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last() -> String {
+        let mut buf = [0 as c_char; 256];
+        let mut n = 0;
+        // SAFETY: a 256-byte buffer and a valid `written`.
+        let s = unsafe { rapport_last_error_message(buf.as_mut_ptr(), buf.len(), &mut n) };
+        assert_eq!(s, rapport_status::Ok);
+        // SAFETY: the call wrote a NUL-terminated string into `buf`.
+        unsafe { CStr::from_ptr(buf.as_ptr()) }
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn panics_become_a_status_and_a_message() {
+        let s = boundary(|| panic!("boom {}", 42));
+        assert_eq!(s, rapport_status::Panic);
+        assert!(last().contains("boom 42"), "{}", last());
+        assert_eq!(boundary_value(7, || panic!("static str")), 7);
+        assert!(last().contains("static str"));
+    }
+
+    #[test]
+    fn errors_map_to_statuses() {
+        let cases = [
+            (Error::NotTrained, rapport_status::NotTrained),
+            (Error::NotAModel, rapport_status::BadFile),
+            (Error::Corrupted("x".into()), rapport_status::BadFile),
+            (
+                Error::UnsupportedVersion {
+                    found: 9,
+                    supported: 1,
+                },
+                rapport_status::BadFile,
+            ),
+            (
+                Error::UnknownCustomer("c".into()),
+                rapport_status::UnknownCustomer,
+            ),
+            (Error::Empty("e".into()), rapport_status::Empty),
+        ];
+        for (e, want) in cases {
+            let msg = e.to_string();
+            assert_eq!(boundary(|| Err(e.into())), want);
+            assert_eq!(last(), msg);
+        }
+        // success leaves the message alone
+        assert_eq!(boundary(|| Ok(())), rapport_status::Ok);
+        assert_eq!(last(), Error::Empty("e".into()).to_string());
+    }
+
+    #[test]
+    fn status_names_cover_every_status() {
+        for code in 0..=18 {
+            // SAFETY: the function returns a static NUL-terminated string.
+            let name = unsafe { CStr::from_ptr(rapport_status_name(code)) };
+            assert!(name.to_str().unwrap().starts_with("RAPPORT_STATUS_"));
+            assert!(!name.to_str().unwrap().contains("invalid"), "{code}");
+        }
+        // SAFETY: as above.
+        let bad = unsafe { CStr::from_ptr(rapport_status_name(19)) };
+        assert_eq!(bad.to_str().unwrap(), "RAPPORT_STATUS_<invalid>");
+    }
+}

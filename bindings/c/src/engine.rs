@@ -556,7 +556,7 @@ pub unsafe extern "C" fn rapport_engine_is_trained(
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct rapport_recommend_options {
-    /// How many products (default 10).
+    /// How many products at most (default 10; `SIZE_MAX` for all).
     pub k: usize,
     /// Also recommend products the customer already bought (default false).
     pub allow_repurchase: bool,
@@ -634,6 +634,13 @@ unsafe fn options(options: *const rapport_recommend_options) -> FfiResult<Recomm
     })
 }
 
+/// No list can be longer than the catalog: a larger `k` (say `SIZE_MAX` for "all") is cut to
+/// its size here, before the core reserves room for `k` results.
+fn clamp_k(mut opts: RecommendOptions, engine: &Engine) -> RecommendOptions {
+    opts.k = opts.k.min(engine.history().catalog().len());
+    opts
+}
+
 /// Top products for a customer with scores and reasons. A read.
 ///
 /// Unknown customers and customers without purchases get the popularity fallback
@@ -659,7 +666,8 @@ pub unsafe extern "C" fn rapport_engine_recommend(
         // SAFETY: the string and options follow the documented contract.
         let (customer, opts) = unsafe { (str_arg(customer, "customer")?, self::options(options)?) };
         // SAFETY: NULL or a live handle by the caller's contract.
-        let recs = unsafe { read(engine)? }.recommend(customer, &opts)?;
+        let e = unsafe { read(engine)? };
+        let recs = e.recommend(customer, &clamp_k(opts, &e))?;
         // SAFETY: checked non-NULL and writable above.
         unsafe { out.write(rapport_recommendations::boxed(recs)) };
         Ok(())
@@ -693,7 +701,8 @@ pub unsafe extern "C" fn rapport_engine_recommend_batch(
             )
         };
         // SAFETY: NULL or a live handle by the caller's contract.
-        let recs = unsafe { read(engine)? }.recommend_batch(&customers, &opts)?;
+        let e = unsafe { read(engine)? };
+        let recs = e.recommend_batch(&customers, &clamp_k(opts, &e))?;
         // SAFETY: checked non-NULL and writable above.
         unsafe { out.write(rapport_recommendation_batch::boxed(recs)) };
         Ok(())
@@ -701,7 +710,7 @@ pub unsafe extern "C" fn rapport_engine_recommend_batch(
 }
 
 /// Up to `k` products most similar to `product` (cosine of the product vectors), best first,
-/// excluding the product itself. A read.
+/// excluding the product itself (`SIZE_MAX` for all). A read.
 ///
 /// * `out`: receives a new result owned by the caller (free it with `rapport_similar_free`).
 ///
@@ -720,7 +729,9 @@ pub unsafe extern "C" fn rapport_engine_similar(
         // SAFETY: NULL or NUL-terminated by the caller's contract.
         let product = unsafe { str_arg(product, "product")? };
         // SAFETY: NULL or a live handle by the caller's contract.
-        let sim = unsafe { read(engine)? }.similar(product, k)?;
+        let e = unsafe { read(engine)? };
+        let k = k.min(e.history().catalog().len());
+        let sim = e.similar(product, k)?;
         // SAFETY: checked non-NULL and writable above.
         unsafe { out.write(rapport_similar::boxed(sim)) };
         Ok(())

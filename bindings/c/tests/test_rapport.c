@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +312,18 @@ static void test_recommend(rapport_engine *e) {
     OK(rapport_engine_set_in_stock(e, "teapot", true));
     o.candidates = NULL;
     o.candidates_len = 0;
+
+    /* k larger than the catalog ("all"): every product, no huge allocation */
+    o.k = SIZE_MAX;
+    o.allow_repurchase = true;
+    OK(rapport_engine_recommend(e, "t1", &o, &r));
+    CHECK(rapport_recommendations_len(r) == 8);
+    rapport_recommendations_free(r);
+    o.allow_repurchase = false;
+    rapport_similar *s = NULL;
+    OK(rapport_engine_similar(e, "teapot", SIZE_MAX, &s));
+    CHECK(rapport_similar_len(s) == 7);
+    rapport_similar_free(s);
 
     /* empty customer id: rejected or fallback, never a crash */
     rapport_status st = rapport_engine_recommend(e, "", NULL, &r);
