@@ -344,7 +344,7 @@ pub extern "C" fn rapport_version() -> *const c_char {
             Ok(v) => v,
             Err(_) => c"unknown",
         };
-    VERSION.as_ptr()
+    boundary_value(c"unknown".as_ptr(), || VERSION.as_ptr())
 }
 
 #[cfg(test)]
