@@ -1,0 +1,882 @@
+//! The engine handle and every call on it.
+
+use crate::boundary::{
+    FfiError, FfiResult, boundary, opt_str_arg, rapport_status, str_arg, str_array_arg,
+    write_opt_out, write_out,
+};
+use crate::results::{
+    rapport_bytes, rapport_profile, rapport_recommendation_batch, rapport_recommendations,
+    rapport_similar,
+};
+use rapport_core::als::AlsConfig;
+use rapport_core::{
+    Channel, CustomerInfo, Engine, EngineConfig, IngestOptions, Product, Purchase,
+    RecommendOptions, Recorded, Timestamp,
+};
+use std::ffi::{c_char, c_int};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// An engine: purchase history, catalog and trained model. Opaque; create it with
+/// `rapport_engine_new`, `rapport_engine_load` or `rapport_engine_from_bytes` and release it
+/// with `rapport_engine_free`.
+///
+/// Threading: a handle may be used from several threads at once. Reads (`recommend`,
+/// `recommend_batch`, `similar`, `profile`, `is_trained`, `save`, `to_bytes`) run concurrently;
+/// writes (`record_purchase`, `upsert_*`, `set_in_stock`, `read_csv_path`, `train`, `observe`)
+/// take an internal exclusive lock and wait for running reads. Only `rapport_engine_free` needs
+/// the caller's own synchronisation: no other call on the handle may run or start during or
+/// after it.
+pub struct rapport_engine {
+    inner: RwLock<Engine>,
+}
+
+impl rapport_engine {
+    fn boxed(engine: Engine) -> *mut rapport_engine {
+        Box::into_raw(Box::new(rapport_engine {
+            inner: RwLock::new(engine),
+        }))
+    }
+}
+
+const POISONED: &str = "the engine is unusable: an earlier call on it panicked while writing";
+
+/// Borrows the engine for reading.
+///
+/// # Safety
+/// `engine` is NULL or a live pointer from this library.
+unsafe fn read<'a>(engine: *const rapport_engine) -> FfiResult<RwLockReadGuard<'a, Engine>> {
+    // SAFETY: NULL or a live handle by the caller's contract.
+    let e = unsafe { engine.as_ref() }.ok_or_else(|| FfiError::null("engine"))?;
+    e.inner
+        .read()
+        .map_err(|_| FfiError::new(rapport_status::Panic, POISONED))
+}
+
+/// Borrows the engine for writing.
+///
+/// # Safety
+/// As [`read`].
+unsafe fn write<'a>(engine: *const rapport_engine) -> FfiResult<RwLockWriteGuard<'a, Engine>> {
+    // SAFETY: NULL or a live handle by the caller's contract.
+    let e = unsafe { engine.as_ref() }.ok_or_else(|| FfiError::null("engine"))?;
+    e.inner
+        .write()
+        .map_err(|_| FfiError::new(rapport_status::Panic, POISONED))
+}
+
+/// Sets `*out` to NULL first, so that a failed call never leaves a stale pointer behind.
+///
+/// # Safety
+/// `out` is NULL or valid for a write.
+unsafe fn clear_out<T>(out: *mut *mut T) -> FfiResult {
+    // SAFETY: forwarded contract.
+    unsafe { write_out(out, std::ptr::null_mut(), "out") }
+}
+
+/// Engine settings for `rapport_engine_new`. Caller-owned plain data: fill it with
+/// `rapport_config_default` and change the fields you need. Values are checked when training
+/// (`RAPPORT_STATUS_INVALID_CONFIG`).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct rapport_config {
+    /// Length of each factor vector (≥ 1).
+    pub factors: usize,
+    /// Training sweeps.
+    pub iterations: usize,
+    /// Regularization strength (finite, ≥ 0).
+    pub regularization: f32,
+    /// Confidence slope alpha (finite, ≥ 0).
+    pub alpha: f32,
+    /// Worker threads for training and batch scoring; 0 uses every core.
+    pub threads: usize,
+    /// Seed of the random initial factors.
+    pub seed: u64,
+    /// Days before the latest purchase over which the popularity fallback counts buyers.
+    pub popularity_window_days: f64,
+}
+
+impl From<rapport_config> for EngineConfig {
+    fn from(c: rapport_config) -> Self {
+        EngineConfig {
+            als: AlsConfig {
+                factors: c.factors,
+                iterations: c.iterations,
+                regularization: c.regularization,
+                alpha: c.alpha,
+                threads: c.threads,
+                seed: c.seed,
+                ..AlsConfig::default()
+            },
+            popularity_window_days: c.popularity_window_days,
+        }
+    }
+}
+
+/// Fills `*out` with the library's default settings.
+///
+/// # Safety
+/// `out` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_config_default(out: *mut rapport_config) -> rapport_status {
+    boundary(|| {
+        let d = EngineConfig::default();
+        let c = rapport_config {
+            factors: d.als.factors,
+            iterations: d.als.iterations,
+            regularization: d.als.regularization,
+            alpha: d.als.alpha,
+            threads: d.als.threads,
+            seed: d.als.seed,
+            popularity_window_days: d.popularity_window_days,
+        };
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { write_out(out, c, "out") }
+    })
+}
+
+/// Creates an empty engine.
+///
+/// * `config`: borrowed for the call; NULL uses the defaults.
+/// * `out`: receives a new engine owned by the caller (free it with `rapport_engine_free`), or
+///   NULL on failure.
+///
+/// # Safety
+/// `config` is NULL or points to a readable `rapport_config`; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_new(
+    config: *const rapport_config,
+    out: *mut *mut rapport_engine,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { clear_out(out)? };
+        // SAFETY: NULL or a readable config by the caller's contract.
+        let config = unsafe { config.as_ref() }
+            .map(|c| EngineConfig::from(*c))
+            .unwrap_or_default();
+        // SAFETY: checked non-NULL and writable just above.
+        unsafe { out.write(rapport_engine::boxed(Engine::new(config))) };
+        Ok(())
+    })
+}
+
+/// Releases an engine. NULL is a no-op. The handle must not be used afterwards, and no other
+/// call on it may be running.
+///
+/// # Safety
+/// `engine` is NULL or a pointer from this library not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_free(engine: *mut rapport_engine) {
+    let _ = boundary(|| {
+        if !engine.is_null() {
+            // SAFETY: a pointer from `Box::into_raw` that the caller gives back exactly once.
+            drop(unsafe { Box::from_raw(engine) });
+        }
+        Ok(())
+    });
+}
+
+/// What `rapport_engine_read_csv_path` did with each row (caller-owned plain data). Every data
+/// row is counted once: `rows_read == kept + dropped`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct rapport_ingest_report {
+    /// Data rows (header excluded).
+    pub rows_read: u64,
+    /// Rows recorded as purchases.
+    pub kept: u64,
+    /// Rows dropped for any reason (the sum of the counts below).
+    pub dropped: u64,
+    /// Rows with a field that could not be parsed.
+    pub unparsable: u64,
+    /// Rows without a customer id.
+    pub missing_customer: u64,
+    /// Rows without a product id.
+    pub missing_product: u64,
+    /// Cancelled invoices.
+    pub cancelled: u64,
+    /// Rows with quantity ≤ 0.
+    pub non_positive_quantity: u64,
+    /// Rows with price ≤ 0.
+    pub non_positive_price: u64,
+    /// Postage, fees and other non-product codes.
+    pub non_product: u64,
+    /// Exact repeats of an earlier row.
+    pub duplicates: u64,
+}
+
+/// Reads a purchase log in the Online Retail layout (`InvoiceNo, StockCode, Description,
+/// Quantity, InvoiceDate, UnitPrice, CustomerID`) into the history, leniently: cancellations,
+/// non-product codes, zero prices and unreadable rows are dropped and counted. A write.
+///
+/// * `path`: borrowed NUL-terminated UTF-8 path.
+/// * `report`: optional (NULL ignores it); receives the counts.
+///
+/// # Safety
+/// `engine` is NULL or live; `path` is NULL or a NUL-terminated string; `report` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_read_csv_path(
+    engine: *mut rapport_engine,
+    path: *const c_char,
+    report: *mut rapport_ingest_report,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or a NUL-terminated string by the caller's contract.
+        let path = unsafe { str_arg(path, "path")? };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let mut e = unsafe { write(engine)? };
+        let r = e.read_csv_path(path, &IngestOptions::online_retail())?;
+        let out = rapport_ingest_report {
+            rows_read: r.rows_read,
+            kept: r.kept,
+            dropped: r.dropped(),
+            unparsable: r.unparsable,
+            missing_customer: r.missing_customer,
+            missing_product: r.missing_product,
+            cancelled: r.cancelled,
+            non_positive_quantity: r.non_positive_quantity,
+            non_positive_price: r.non_positive_price,
+            non_product: r.non_product,
+            duplicates: r.duplicates,
+        };
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { write_opt_out(report, out) };
+        Ok(())
+    })
+}
+
+/// Builds a purchase from C arguments.
+///
+/// # Safety
+/// The string pointers follow [`str_arg`]'s contract.
+unsafe fn purchase(
+    customer: *const c_char,
+    product: *const c_char,
+    timestamp: i64,
+    quantity: f64,
+    unit_price: f64,
+    order: *const c_char,
+) -> FfiResult<Purchase> {
+    // SAFETY: forwarded contract.
+    let (customer, product, order) = unsafe {
+        (
+            str_arg(customer, "customer")?,
+            str_arg(product, "product")?,
+            opt_str_arg(order, "order")?,
+        )
+    };
+    Ok(Purchase {
+        customer: customer.to_owned(),
+        product: product.to_owned(),
+        timestamp: Timestamp(timestamp),
+        quantity,
+        unit_price,
+        order: order.map(str::to_owned),
+    })
+}
+
+/// Records one purchase line without touching the model (bulk loading before training). A write.
+///
+/// * `customer`, `product`: required ids (borrowed).
+/// * `timestamp`: Unix seconds.
+/// * `quantity`, `unit_price`: finite and ≥ 0 (`RAPPORT_STATUS_INVALID_WEIGHT` otherwise).
+/// * `order`: optional order id (NULL: each line is its own order).
+/// * `added`: optional; receives `false` when the line repeats one already recorded.
+///
+/// # Safety
+/// Pointers are NULL or valid as described; strings NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_record_purchase(
+    engine: *mut rapport_engine,
+    customer: *const c_char,
+    product: *const c_char,
+    timestamp: i64,
+    quantity: f64,
+    unit_price: f64,
+    order: *const c_char,
+    added: *mut bool,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: string arguments are NULL or NUL-terminated by the caller's contract.
+        let p = unsafe { purchase(customer, product, timestamp, quantity, unit_price, order)? };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let r = unsafe { write(engine)? }.record_purchase(&p)?;
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { write_opt_out(added, r == Recorded::Added) };
+        Ok(())
+    })
+}
+
+/// Records a purchase and, when a model is trained, folds the customer's vector in again so
+/// the next recommendation reflects it without retraining (works for new customers too).
+/// Arguments as `rapport_engine_record_purchase`. A write.
+///
+/// # Safety
+/// As `rapport_engine_record_purchase`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_observe(
+    engine: *mut rapport_engine,
+    customer: *const c_char,
+    product: *const c_char,
+    timestamp: i64,
+    quantity: f64,
+    unit_price: f64,
+    order: *const c_char,
+    added: *mut bool,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: string arguments are NULL or NUL-terminated by the caller's contract.
+        let p = unsafe { purchase(customer, product, timestamp, quantity, unit_price, order)? };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let r = unsafe { write(engine)? }.observe(&p)?;
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { write_opt_out(added, r == Recorded::Added) };
+        Ok(())
+    })
+}
+
+/// Adds or replaces a catalog entry. A write.
+///
+/// * `id`: required product id.
+/// * `name`: display name; NULL uses the id.
+/// * `category`: optional (NULL or empty: none).
+/// * `price`: finite and ≥ 0, or NaN for "unknown".
+///
+/// # Safety
+/// Pointers are NULL or valid; strings NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_upsert_product(
+    engine: *mut rapport_engine,
+    id: *const c_char,
+    name: *const c_char,
+    category: *const c_char,
+    price: f64,
+    in_stock: bool,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or NUL-terminated strings by the caller's contract.
+        let (id, name, category) = unsafe {
+            (
+                str_arg(id, "id")?,
+                opt_str_arg(name, "name")?,
+                opt_str_arg(category, "category")?,
+            )
+        };
+        let product = Product {
+            id: id.to_owned(),
+            name: name.unwrap_or(id).to_owned(),
+            category: category.map(str::to_owned),
+            price: (!price.is_nan()).then_some(price),
+            in_stock,
+        };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        unsafe { write(engine)? }.upsert_product(product)?;
+        Ok(())
+    })
+}
+
+/// Where a customer is reached (`rapport_engine_upsert_customer`).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum rapport_channel {
+    /// No preference recorded.
+    Unspecified = 0,
+    /// The shop's web site.
+    Web = 1,
+    /// E-mail.
+    Email = 2,
+    /// Text message.
+    Sms = 3,
+    /// The shop's mobile app.
+    App = 4,
+    /// A physical shop.
+    InStore = 5,
+}
+
+/// Adds or updates what the shop knows about a customer besides purchases. A write.
+///
+/// * `id`: required customer id.
+/// * `first_name`, `locale`: optional (NULL: unknown).
+/// * `channel`: a `rapport_channel` value (`RAPPORT_CHANNEL_UNSPECIFIED` for none); other
+///   values give `RAPPORT_STATUS_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// Pointers are NULL or valid; strings NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_upsert_customer(
+    engine: *mut rapport_engine,
+    id: *const c_char,
+    first_name: *const c_char,
+    locale: *const c_char,
+    channel: c_int,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or NUL-terminated strings by the caller's contract.
+        let (id, first_name, locale) = unsafe {
+            (
+                str_arg(id, "id")?,
+                opt_str_arg(first_name, "first_name")?,
+                opt_str_arg(locale, "locale")?,
+            )
+        };
+        let channel = match channel {
+            0 => None,
+            1..=5 => Some(Channel::ALL[channel as usize - 1]),
+            other => {
+                return Err(FfiError::new(
+                    rapport_status::InvalidArgument,
+                    format!("channel {other} is not a rapport_channel value"),
+                ));
+            }
+        };
+        let info = CustomerInfo {
+            id: id.to_owned(),
+            first_name: first_name.map(str::to_owned),
+            locale: locale.map(str::to_owned),
+            channel,
+        };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        unsafe { write(engine)? }.upsert_customer(info)?;
+        Ok(())
+    })
+}
+
+/// Marks a product in or out of stock (`RAPPORT_STATUS_UNKNOWN_PRODUCT` for an unknown id).
+/// A write.
+///
+/// # Safety
+/// `engine` is NULL or live; `product` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_set_in_stock(
+    engine: *mut rapport_engine,
+    product: *const c_char,
+    in_stock: bool,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or NUL-terminated by the caller's contract.
+        let product = unsafe { str_arg(product, "product")? };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        unsafe { write(engine)? }.set_in_stock(product, in_stock)?;
+        Ok(())
+    })
+}
+
+/// A summary of one training run (caller-owned plain data).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct rapport_train_report {
+    /// Customers (rows) in the model.
+    pub customers: usize,
+    /// Products (columns) in the model.
+    pub products: usize,
+    /// Customer–product pairs trained on.
+    pub interactions: usize,
+    /// Loss after the last iteration.
+    pub final_loss: f64,
+}
+
+/// Called after each training iteration with the 1-based iteration, the total and the loss,
+/// plus the caller's `user_data`. It runs on the training thread, inside the engine's write
+/// lock: it must not call back into the same engine.
+#[allow(non_camel_case_types)]
+pub type rapport_progress_fn = Option<
+    unsafe extern "C" fn(
+        iteration: usize,
+        iterations: usize,
+        loss: f64,
+        user_data: *mut std::ffi::c_void,
+    ),
+>;
+
+/// Trains the model on the whole history (`RAPPORT_STATUS_EMPTY` without purchases,
+/// `RAPPORT_STATUS_INVALID_CONFIG` for bad settings). A write.
+///
+/// * `progress`: optional callback (NULL: none), `user_data` is passed to it untouched.
+/// * `report`: optional (NULL ignores it).
+///
+/// # Safety
+/// `engine` is NULL or live; `report` is NULL or writable; `progress`, when given, is safe to
+/// call with `user_data`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_train(
+    engine: *mut rapport_engine,
+    progress: rapport_progress_fn,
+    user_data: *mut std::ffi::c_void,
+    report: *mut rapport_train_report,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let mut e = unsafe { write(engine)? };
+        let mut last = f64::NAN;
+        let mut cb = |p: &rapport_core::als::Progress| {
+            last = p.loss;
+            if let Some(f) = progress {
+                // SAFETY: the caller vouches that `progress` may be called with `user_data`.
+                unsafe { f(p.iteration, p.iterations, p.loss, user_data) };
+            }
+        };
+        let r = e.train_with(Some(&mut cb))?;
+        let out = rapport_train_report {
+            customers: r.customers,
+            products: r.products,
+            interactions: r.interactions,
+            final_loss: last,
+        };
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { write_opt_out(report, out) };
+        Ok(())
+    })
+}
+
+/// Whether a model has been trained or loaded. A read.
+///
+/// # Safety
+/// `engine` is NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_is_trained(
+    engine: *const rapport_engine,
+    out: *mut bool,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let trained = unsafe { read(engine)? }.is_trained();
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { write_out(out, trained, "out") }
+    })
+}
+
+/// What a recommendation request may return (caller-owned; every pointer in it is borrowed for
+/// the duration of the call only). Fill it with `rapport_recommend_options_default` first.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct rapport_recommend_options {
+    /// How many products at most (default 10; `SIZE_MAX` for all).
+    pub k: usize,
+    /// Also recommend products the customer already bought (default false).
+    pub allow_repurchase: bool,
+    /// Skip products marked out of stock (default true).
+    pub in_stock_only: bool,
+    /// `exclude_len` product ids never to return (unknown ids are ignored); NULL when 0.
+    pub exclude: *const *const c_char,
+    /// Length of `exclude`.
+    pub exclude_len: usize,
+    /// NULL: any product. Otherwise only the `candidates_len` ids listed (unknown ids ignored).
+    pub candidates: *const *const c_char,
+    /// Length of `candidates`.
+    pub candidates_len: usize,
+    /// NULL: any category. Otherwise only products of this category (unknown: empty result).
+    pub category: *const c_char,
+}
+
+/// Fills `*out` with the default request: 10 products, no repurchase, in stock only, no filters.
+///
+/// # Safety
+/// `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_recommend_options_default(
+    out: *mut rapport_recommend_options,
+) -> rapport_status {
+    boundary(|| {
+        let d = RecommendOptions::default();
+        let o = rapport_recommend_options {
+            k: d.k,
+            allow_repurchase: d.allow_repurchase,
+            in_stock_only: d.in_stock_only,
+            exclude: std::ptr::null(),
+            exclude_len: 0,
+            candidates: std::ptr::null(),
+            candidates_len: 0,
+            category: std::ptr::null(),
+        };
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { write_out(out, o, "out") }
+    })
+}
+
+/// Translates C options (NULL: defaults).
+///
+/// # Safety
+/// `options` is NULL or a readable struct whose pointers follow its documentation.
+unsafe fn options(options: *const rapport_recommend_options) -> FfiResult<RecommendOptions> {
+    // SAFETY: NULL or readable by the caller's contract.
+    let Some(o) = (unsafe { options.as_ref() }) else {
+        return Ok(RecommendOptions::default());
+    };
+    // SAFETY: the arrays and string are valid as documented on the struct.
+    let (exclude, candidates, category) = unsafe {
+        (
+            str_array_arg(o.exclude, o.exclude_len, "options.exclude")?,
+            if o.candidates.is_null() {
+                None
+            } else {
+                Some(str_array_arg(
+                    o.candidates,
+                    o.candidates_len,
+                    "options.candidates",
+                )?)
+            },
+            opt_str_arg(o.category, "options.category")?,
+        )
+    };
+    Ok(RecommendOptions {
+        k: o.k,
+        allow_repurchase: o.allow_repurchase,
+        exclude: exclude.into_iter().map(str::to_owned).collect(),
+        candidates: candidates.map(|c| c.into_iter().map(str::to_owned).collect()),
+        category: category.map(str::to_owned),
+        in_stock_only: o.in_stock_only,
+    })
+}
+
+/// No list can be longer than the catalog: a larger `k` (say `SIZE_MAX` for "all") is cut to
+/// its size here, before the core reserves room for `k` results.
+fn clamp_k(mut opts: RecommendOptions, engine: &Engine) -> RecommendOptions {
+    opts.k = opts.k.min(engine.history().catalog().len());
+    opts
+}
+
+/// Top products for a customer with scores and reasons. A read.
+///
+/// Unknown customers and customers without purchases get the popularity fallback
+/// (`rapport_recommendations_fallback` is true); the only customer-related error is
+/// `RAPPORT_STATUS_NOT_TRAINED` before training.
+///
+/// * `customer`: borrowed id. `options`: borrowed, NULL for defaults.
+/// * `out`: receives a new result owned by the caller (free it with
+///   `rapport_recommendations_free`), or NULL on failure.
+///
+/// # Safety
+/// Pointers are NULL or valid as described.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_recommend(
+    engine: *const rapport_engine,
+    customer: *const c_char,
+    options: *const rapport_recommend_options,
+    out: *mut *mut rapport_recommendations,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { clear_out(out)? };
+        // SAFETY: the string and options follow the documented contract.
+        let (customer, opts) = unsafe { (str_arg(customer, "customer")?, self::options(options)?) };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let e = unsafe { read(engine)? };
+        let recs = e.recommend(customer, &clamp_k(opts, &e))?;
+        // SAFETY: checked non-NULL and writable above.
+        unsafe { out.write(rapport_recommendations::boxed(recs)) };
+        Ok(())
+    })
+}
+
+/// `rapport_engine_recommend` for `len` customers at once (in parallel). A read.
+///
+/// * `customers`: `len` borrowed ids (NULL only when `len` is 0).
+/// * `out`: receives a new batch owned by the caller (free it with
+///   `rapport_recommendation_batch_free`), or NULL on failure.
+///
+/// # Safety
+/// Pointers are NULL or valid as described.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_recommend_batch(
+    engine: *const rapport_engine,
+    customers: *const *const c_char,
+    len: usize,
+    options: *const rapport_recommend_options,
+    out: *mut *mut rapport_recommendation_batch,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { clear_out(out)? };
+        // SAFETY: the array and options follow the documented contract.
+        let (customers, opts) = unsafe {
+            (
+                str_array_arg(customers, len, "customers")?,
+                self::options(options)?,
+            )
+        };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let e = unsafe { read(engine)? };
+        let recs = e.recommend_batch(&customers, &clamp_k(opts, &e))?;
+        // SAFETY: checked non-NULL and writable above.
+        unsafe { out.write(rapport_recommendation_batch::boxed(recs)) };
+        Ok(())
+    })
+}
+
+/// Up to `k` products most similar to `product` (cosine of the product vectors), best first,
+/// excluding the product itself (`SIZE_MAX` for all). A read.
+///
+/// * `out`: receives a new result owned by the caller (free it with `rapport_similar_free`).
+///
+/// # Safety
+/// Pointers are NULL or valid as described.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_similar(
+    engine: *const rapport_engine,
+    product: *const c_char,
+    k: usize,
+    out: *mut *mut rapport_similar,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { clear_out(out)? };
+        // SAFETY: NULL or NUL-terminated by the caller's contract.
+        let product = unsafe { str_arg(product, "product")? };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let e = unsafe { read(engine)? };
+        let k = k.min(e.history().catalog().len());
+        let sim = e.similar(product, k)?;
+        // SAFETY: checked non-NULL and writable above.
+        unsafe { out.write(rapport_similar::boxed(sim)) };
+        Ok(())
+    })
+}
+
+/// One customer's profile as of `as_of` (Unix seconds; later purchases are ignored). A read.
+///
+/// Computes the profiles of the whole customer base (the RFM quintiles and the BG/NBD and
+/// Gamma-Gamma fits need them) and keeps this customer's: its cost grows with the history.
+/// `RAPPORT_STATUS_UNKNOWN_CUSTOMER` when the id was never recorded.
+///
+/// * `out`: receives a new profile owned by the caller (free it with `rapport_profile_free`).
+///
+/// # Safety
+/// Pointers are NULL or valid as described.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_profile(
+    engine: *const rapport_engine,
+    customer: *const c_char,
+    as_of: i64,
+    out: *mut *mut rapport_profile,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { clear_out(out)? };
+        // SAFETY: NULL or NUL-terminated by the caller's contract.
+        let customer = unsafe { str_arg(customer, "customer")? };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let e = unsafe { read(engine)? };
+        if e.history().customers().get(customer).is_none() {
+            return Err(rapport_core::Error::UnknownCustomer(customer.to_owned()).into());
+        }
+        let profiles = e.profiles(Timestamp(as_of))?;
+        let p = profiles
+            .by_id(customer)
+            .ok_or_else(|| rapport_core::Error::UnknownCustomer(customer.to_owned()))?;
+        let boxed = rapport_profile::boxed(p, e.history().catalog());
+        // SAFETY: checked non-NULL and writable above.
+        unsafe { out.write(boxed) };
+        Ok(())
+    })
+}
+
+// Greetings: `rapport_engine_greet(engine, customer, as_of, options, rapport_greeting **out)`
+// belongs here, next to `rapport_engine_profile`, once the core crate has greetings. It will
+// return a library-owned `rapport_greeting` with accessors and `rapport_greeting_free`, like
+// the other results.
+
+/// Writes the whole engine (history, catalog, model) to `path` atomically in the versioned,
+/// checksummed model format. A read.
+///
+/// # Safety
+/// `engine` is NULL or live; `path` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_save(
+    engine: *const rapport_engine,
+    path: *const c_char,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or NUL-terminated by the caller's contract.
+        let path = unsafe { str_arg(path, "path")? };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        unsafe { read(engine)? }.save(path)?;
+        Ok(())
+    })
+}
+
+/// Reads an engine written by `rapport_engine_save`. Files that are not models, truncated,
+/// corrupted or from a newer version give `RAPPORT_STATUS_BAD_FILE`; a missing file
+/// `RAPPORT_STATUS_IO`.
+///
+/// * `out`: receives a new engine owned by the caller (free it with `rapport_engine_free`), or
+///   NULL on failure.
+///
+/// # Safety
+/// `path` is NULL or NUL-terminated; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_load(
+    path: *const c_char,
+    out: *mut *mut rapport_engine,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { clear_out(out)? };
+        // SAFETY: NULL or NUL-terminated by the caller's contract.
+        let path = unsafe { str_arg(path, "path")? };
+        let e = Engine::load(path)?;
+        // SAFETY: checked non-NULL and writable above.
+        unsafe { out.write(rapport_engine::boxed(e)) };
+        Ok(())
+    })
+}
+
+/// The engine in the model format, as bytes (e.g. to store in a database). A read.
+///
+/// * `out`: receives a new byte buffer owned by the caller (read it with `rapport_bytes_data`
+///   and `rapport_bytes_len`, free it with `rapport_bytes_free`).
+///
+/// # Safety
+/// `engine` is NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_to_bytes(
+    engine: *const rapport_engine,
+    out: *mut *mut rapport_bytes,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { clear_out(out)? };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let bytes = unsafe { read(engine)? }.to_bytes()?;
+        // SAFETY: checked non-NULL and writable above.
+        unsafe { out.write(rapport_bytes::boxed(bytes)) };
+        Ok(())
+    })
+}
+
+/// An engine from bytes made by `rapport_engine_to_bytes` or read from a saved file.
+///
+/// * `data`: `len` borrowed bytes (NULL only when `len` is 0, which gives
+///   `RAPPORT_STATUS_BAD_FILE`).
+/// * `out`: receives a new engine owned by the caller (free it with `rapport_engine_free`).
+///
+/// # Safety
+/// `data` is NULL or valid for `len` readable bytes; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_from_bytes(
+    data: *const u8,
+    len: usize,
+    out: *mut *mut rapport_engine,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { clear_out(out)? };
+        let bytes: &[u8] = if len == 0 {
+            &[]
+        } else if data.is_null() {
+            return Err(FfiError::null("data"));
+        } else {
+            // SAFETY: non-NULL and `len` readable bytes by the caller's contract.
+            unsafe { std::slice::from_raw_parts(data, len) }
+        };
+        let e = Engine::from_bytes(bytes)?;
+        // SAFETY: checked non-NULL and writable above.
+        unsafe { out.write(rapport_engine::boxed(e)) };
+        Ok(())
+    })
+}

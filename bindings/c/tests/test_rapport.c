@@ -1,0 +1,631 @@
+/*
+ * Tests of the rapport C API: success paths and every error path. Plain C11 + pthreads.
+ * Ends with the line "N passed, M failed"; exits non-zero when anything failed.
+ *
+ *   gcc -std=c11 -Wall -Ibindings/c/include bindings/c/tests/test_rapport.c \
+ *       target/release/librapport.a -lpthread -ldl -lm -o test_rapport
+ *   valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+ *       ./test_rapport
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rapport.h"
+
+static int passed = 0;
+static int failed = 0;
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (cond) {                                                              \
+            passed++;                                                            \
+        } else {                                                                 \
+            failed++;                                                            \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                        \
+    } while (0)
+
+/* A status check that prints the last error message on a mismatch. */
+#define CHECK_STATUS(call, expected)                                                    \
+    do {                                                                                \
+        rapport_status got_ = (call);                                                   \
+        if (got_ == (expected)) {                                                       \
+            passed++;                                                                   \
+        } else {                                                                        \
+            char msg_[256];                                                             \
+            size_t n_;                                                                  \
+            rapport_last_error_message(msg_, sizeof msg_, &n_);                         \
+            failed++;                                                                   \
+            fprintf(stderr, "%s:%d: %s returned %s, expected %s (last error: %s)\n",    \
+                    __FILE__, __LINE__, #call, rapport_status_name(got_),              \
+                    rapport_status_name(expected), msg_);                              \
+        }                                                                               \
+    } while (0)
+
+#define OK(call) CHECK_STATUS(call, RAPPORT_STATUS_OK)
+
+static const int64_t DAY = 86400;
+
+/* The thread's last error message (static buffer). */
+static const char *last_error(void) {
+    static char buf[512];
+    size_t n;
+    if (rapport_last_error_message(buf, sizeof buf, &n) != RAPPORT_STATUS_OK) buf[0] = '\0';
+    return buf;
+}
+
+static bool streq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+
+static void buy(rapport_engine *e, const char *customer, const char *product, int64_t day) {
+    OK(rapport_engine_record_purchase(e, customer, product, day * DAY, 1.0, 2.0, NULL, NULL));
+}
+
+/* Tea drinkers t0..t5 and coffee drinkers c6..c11, as in the Rust engine tests. */
+static rapport_engine *shop(void) {
+    rapport_config config;
+    OK(rapport_config_default(&config));
+    config.factors = 4;
+    config.iterations = 15;
+    config.regularization = 0.5f;
+    config.alpha = 5.0f;
+    config.threads = 1;
+    rapport_engine *e = NULL;
+    OK(rapport_engine_new(&config, &e));
+    const char *tea[] = {"green-tea", "black-tea", "teapot", "tea-cups"};
+    const char *coffee[] = {"espresso", "grinder", "mocha-pot", "coffee-mugs"};
+    for (int c = 0; c < 12; c++) {
+        char name[8];
+        snprintf(name, sizeof name, "%c%d", c < 6 ? 't' : 'c', c);
+        for (int j = 0; j < 4; j++)
+            if ((c + j) % 4 != 0) buy(e, name, c < 6 ? tea[j] : coffee[j], c * 3 + j);
+    }
+    for (int j = 0; j < 4; j++) OK(rapport_engine_upsert_product(e, tea[j], NULL, "tea", 4.0, true));
+    return e;
+}
+
+static int progress_calls = 0;
+static void on_progress(size_t iteration, size_t iterations, double loss, void *user_data) {
+    (void)loss;
+    (void)iteration;
+    *(size_t *)user_data = iterations;
+    progress_calls++;
+}
+
+static void test_misc(void) {
+    CHECK(streq(rapport_version(), "0.1.0"));
+    CHECK(streq(rapport_status_name(RAPPORT_STATUS_NOT_TRAINED), "RAPPORT_STATUS_NOT_TRAINED"));
+    CHECK(streq(rapport_status_name(12345), "RAPPORT_STATUS_<invalid>"));
+    CHECK(streq(rapport_segment_name(RAPPORT_SEGMENT_AT_RISK), "at-risk"));
+    CHECK(rapport_segment_name(99) == NULL);
+}
+
+static void test_free_null_is_noop(void) {
+    rapport_engine_free(NULL);
+    rapport_recommendations_free(NULL);
+    rapport_recommendation_batch_free(NULL);
+    rapport_similar_free(NULL);
+    rapport_profile_free(NULL);
+    rapport_bytes_free(NULL);
+    CHECK(rapport_recommendations_len(NULL) == 0);
+    CHECK(rapport_recommendations_product_id(NULL, 0) == NULL);
+    CHECK(isnan(rapport_recommendations_score(NULL, 0)));
+    CHECK(rapport_similar_len(NULL) == 0);
+    CHECK(rapport_bytes_data(NULL) == NULL && rapport_bytes_len(NULL) == 0);
+    CHECK(rapport_recommendation_batch_get(NULL, 0) == NULL);
+    CHECK(rapport_profile_customer_id(NULL) == NULL);
+}
+
+static void test_null_arguments(void) {
+    rapport_engine *e = (rapport_engine *)0x1; /* overwritten with NULL by a failed call */
+    CHECK_STATUS(rapport_engine_new(NULL, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_config_default(NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_record_purchase(NULL, "a", "b", 0, 1, 1, NULL, NULL),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(last_error(), "engine is NULL") != NULL);
+    CHECK_STATUS(rapport_engine_load(NULL, &e), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(e == NULL);
+
+    OK(rapport_engine_new(NULL, &e));
+    CHECK_STATUS(rapport_engine_record_purchase(e, NULL, "b", 0, 1, 1, NULL, NULL),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(last_error(), "customer is NULL") != NULL);
+    CHECK_STATUS(rapport_engine_record_purchase(e, "a", NULL, 0, 1, 1, NULL, NULL),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_recommend(e, "a", NULL, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_recommend(NULL, "a", NULL, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_is_trained(e, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_read_csv_path(e, NULL, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_save(e, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    rapport_engine *other = (rapport_engine *)0x1;
+    CHECK_STATUS(rapport_engine_from_bytes(NULL, 5, &other), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(other == NULL);
+    rapport_engine_free(e);
+}
+
+static void test_null_arguments_no_leak(void) {
+    rapport_engine *e = NULL;
+    OK(rapport_engine_new(NULL, &e));
+    rapport_recommend_options o;
+    OK(rapport_recommend_options_default(&o));
+    o.exclude_len = 2; /* a length that lies: the array pointer is NULL */
+    rapport_recommendations *r = NULL;
+    CHECK_STATUS(rapport_engine_recommend(e, "a", &o, &r), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(last_error(), "options.exclude") != NULL);
+    const char *ids[] = {"x", NULL};
+    o.exclude = ids;
+    CHECK_STATUS(rapport_engine_recommend(e, "a", &o, &r), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(last_error(), "options.exclude[1]") != NULL);
+    CHECK_STATUS(rapport_engine_recommend_batch(e, NULL, 3, NULL, NULL),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(r == NULL);
+    rapport_engine_free(e);
+}
+
+static void test_invalid_input(void) {
+    rapport_engine *e = NULL;
+    OK(rapport_engine_new(NULL, &e));
+    const char bad[] = {'c', (char)0xff, (char)0xfe, 0};
+    CHECK_STATUS(rapport_engine_record_purchase(e, bad, "p", 0, 1, 1, NULL, NULL),
+                 RAPPORT_STATUS_INVALID_UTF8);
+    CHECK(strstr(last_error(), "customer is not valid UTF-8") != NULL);
+    CHECK_STATUS(rapport_engine_upsert_product(e, "p", bad, NULL, NAN, true),
+                 RAPPORT_STATUS_INVALID_UTF8);
+    CHECK_STATUS(rapport_engine_record_purchase(e, "c", "p", 0, NAN, 1, NULL, NULL),
+                 RAPPORT_STATUS_INVALID_WEIGHT);
+    CHECK_STATUS(rapport_engine_record_purchase(e, "c", "p", 0, 1, -3, NULL, NULL),
+                 RAPPORT_STATUS_INVALID_WEIGHT);
+    CHECK_STATUS(rapport_engine_upsert_product(e, "", NULL, NULL, NAN, true),
+                 RAPPORT_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(rapport_engine_upsert_customer(e, "c", "Ann", "en-GB", 42),
+                 RAPPORT_STATUS_INVALID_ARGUMENT);
+    OK(rapport_engine_upsert_customer(e, "c", "Ann", "en-GB", RAPPORT_CHANNEL_EMAIL));
+    OK(rapport_engine_upsert_customer(e, "d", NULL, NULL, RAPPORT_CHANNEL_UNSPECIFIED));
+    CHECK_STATUS(rapport_engine_set_in_stock(e, "nope", false), RAPPORT_STATUS_UNKNOWN_PRODUCT);
+    /* nothing to train on */
+    CHECK_STATUS(rapport_engine_train(e, NULL, NULL, NULL), RAPPORT_STATUS_EMPTY);
+    bool added = false;
+    OK(rapport_engine_record_purchase(e, "c", "p", 0, 1, 1, "o-1", &added));
+    CHECK(added);
+    OK(rapport_engine_record_purchase(e, "c", "p", 0, 1, 1, "o-1", &added));
+    CHECK(!added); /* a duplicate line */
+    rapport_engine_free(e);
+
+    rapport_config config;
+    OK(rapport_config_default(&config));
+    config.factors = 0;
+    OK(rapport_engine_new(&config, &e));
+    buy(e, "a", "b", 1);
+    CHECK_STATUS(rapport_engine_train(e, NULL, NULL, NULL), RAPPORT_STATUS_INVALID_CONFIG);
+    rapport_engine_free(e);
+}
+
+static void test_not_trained(void) {
+    rapport_engine *e = shop();
+    bool trained = true;
+    OK(rapport_engine_is_trained(e, &trained));
+    CHECK(!trained);
+    rapport_recommendations *r = (rapport_recommendations *)0x1;
+    CHECK_STATUS(rapport_engine_recommend(e, "t1", NULL, &r), RAPPORT_STATUS_NOT_TRAINED);
+    CHECK(r == NULL);
+    CHECK(strstr(last_error(), "not trained") != NULL);
+    rapport_similar *s = NULL;
+    CHECK_STATUS(rapport_engine_similar(e, "teapot", 3, &s), RAPPORT_STATUS_NOT_TRAINED);
+    /* use after a failed call: the engine still works */
+    size_t iterations = 0;
+    rapport_train_report report;
+    OK(rapport_engine_train(e, on_progress, &iterations, &report));
+    CHECK(iterations == 15 && progress_calls == 15);
+    CHECK(report.customers == 12 && report.products == 8 && report.interactions == 36);
+    CHECK(isfinite(report.final_loss));
+    OK(rapport_engine_is_trained(e, &trained));
+    CHECK(trained);
+    OK(rapport_engine_recommend(e, "t1", NULL, &r));
+    CHECK(rapport_recommendations_len(r) == 5);
+    rapport_recommendations_free(r);
+    rapport_engine_free(e);
+}
+
+static void test_recommend(rapport_engine *e) {
+    rapport_recommend_options o;
+    OK(rapport_recommend_options_default(&o));
+    CHECK(o.k == 10 && !o.allow_repurchase && o.in_stock_only);
+    o.k = 1;
+    rapport_recommendations *r = NULL;
+    OK(rapport_engine_recommend(e, "t1", &o, &r));
+    CHECK(rapport_recommendations_len(r) == 1);
+    CHECK(!rapport_recommendations_fallback(r));
+    CHECK(streq(rapport_recommendations_customer_id(r), "t1"));
+    CHECK(streq(rapport_recommendations_product_id(r, 0), "tea-cups"));
+    CHECK(streq(rapport_recommendations_name(r, 0), "tea-cups"));
+    CHECK(rapport_recommendations_score(r, 0) > 0.0f);
+    rapport_reason_kind kind = RAPPORT_REASON_KIND_POPULAR;
+    OK(rapport_recommendations_reason_kind(r, 0, &kind));
+    CHECK(kind == RAPPORT_REASON_KIND_BECAUSE_YOU_BOUGHT);
+    const char *because = rapport_recommendations_reason_product_id(r, 0);
+    CHECK(streq(because, "green-tea") || streq(because, "black-tea") || streq(because, "teapot"));
+    CHECK(strncmp(rapport_recommendations_reason(r, 0), "because you bought ", 19) == 0);
+    /* out of range */
+    CHECK(rapport_recommendations_product_id(r, 1) == NULL);
+    CHECK(rapport_recommendations_reason(r, 7) == NULL);
+    CHECK(isnan(rapport_recommendations_score(r, 1)));
+    CHECK_STATUS(rapport_recommendations_reason_kind(r, 1, &kind),
+                 RAPPORT_STATUS_INDEX_OUT_OF_RANGE);
+    rapport_recommendations_free(r);
+
+    /* repurchase */
+    o.k = 20;
+    OK(rapport_engine_recommend(e, "t1", &o, &r));
+    CHECK(rapport_recommendations_len(r) == 5);
+    rapport_recommendations_free(r);
+    o.allow_repurchase = true;
+    OK(rapport_engine_recommend(e, "t1", &o, &r));
+    CHECK(rapport_recommendations_len(r) == 8);
+    rapport_recommendations_free(r);
+    o.allow_repurchase = false;
+
+    /* category */
+    o.category = "tea";
+    OK(rapport_engine_recommend(e, "c7", &o, &r));
+    size_t n = rapport_recommendations_len(r);
+    CHECK(n > 0);
+    for (size_t i = 0; i < n; i++) CHECK(strstr(rapport_recommendations_product_id(r, i), "tea"));
+    rapport_recommendations_free(r);
+    o.category = "wine";
+    OK(rapport_engine_recommend(e, "c7", &o, &r));
+    CHECK(rapport_recommendations_len(r) == 0);
+    rapport_recommendations_free(r);
+    o.category = NULL;
+
+    /* exclude */
+    const char *coffee[] = {"espresso", "grinder", "mocha-pot", "coffee-mugs", "unknown-id"};
+    o.exclude = coffee;
+    o.exclude_len = 5;
+    OK(rapport_engine_recommend(e, "c7", &o, &r));
+    n = rapport_recommendations_len(r);
+    CHECK(n == 4);
+    for (size_t i = 0; i < n; i++) CHECK(strstr(rapport_recommendations_product_id(r, i), "tea"));
+    rapport_recommendations_free(r);
+    o.exclude = NULL;
+    o.exclude_len = 0;
+
+    /* candidates and stock */
+    const char *candidates[] = {"teapot", "nope"};
+    o.candidates = candidates;
+    o.candidates_len = 2;
+    OK(rapport_engine_recommend(e, "c7", &o, &r));
+    CHECK(rapport_recommendations_len(r) == 1);
+    rapport_recommendations_free(r);
+    OK(rapport_engine_set_in_stock(e, "teapot", false));
+    OK(rapport_engine_recommend(e, "c7", &o, &r));
+    CHECK(rapport_recommendations_len(r) == 0);
+    rapport_recommendations_free(r);
+    o.in_stock_only = false;
+    OK(rapport_engine_recommend(e, "c7", &o, &r));
+    CHECK(rapport_recommendations_len(r) == 1);
+    rapport_recommendations_free(r);
+    OK(rapport_engine_set_in_stock(e, "teapot", true));
+    o.candidates = NULL;
+    o.candidates_len = 0;
+
+    /* k larger than the catalog ("all"): every product, no huge allocation */
+    o.k = SIZE_MAX;
+    o.allow_repurchase = true;
+    OK(rapport_engine_recommend(e, "t1", &o, &r));
+    CHECK(rapport_recommendations_len(r) == 8);
+    rapport_recommendations_free(r);
+    o.allow_repurchase = false;
+    rapport_similar *s = NULL;
+    OK(rapport_engine_similar(e, "teapot", SIZE_MAX, &s));
+    CHECK(rapport_similar_len(s) == 7);
+    rapport_similar_free(s);
+
+    /* empty customer id: rejected or fallback, never a crash */
+    rapport_status st = rapport_engine_recommend(e, "", NULL, &r);
+    CHECK(st == RAPPORT_STATUS_OK || st == RAPPORT_STATUS_INVALID_ARGUMENT);
+    rapport_recommendations_free(r);
+}
+
+static void test_unknown_customer_and_observe(rapport_engine *e) {
+    rapport_recommendations *r = NULL;
+    OK(rapport_engine_recommend(e, "stranger", NULL, &r));
+    CHECK(rapport_recommendations_fallback(r));
+    CHECK(rapport_recommendations_len(r) > 0);
+    rapport_reason_kind kind = RAPPORT_REASON_KIND_BECAUSE_YOU_BOUGHT;
+    OK(rapport_recommendations_reason_kind(r, 0, &kind));
+    CHECK(kind == RAPPORT_REASON_KIND_POPULAR);
+    CHECK(rapport_recommendations_reason_product_id(r, 0) == NULL);
+    CHECK(streq(rapport_recommendations_reason(r, 0), "popular with other customers right now"));
+    rapport_recommendations_free(r);
+
+    rapport_profile *p = (rapport_profile *)0x1;
+    CHECK_STATUS(rapport_engine_profile(e, "stranger", 100 * DAY, &p),
+                 RAPPORT_STATUS_UNKNOWN_CUSTOMER);
+    CHECK(p == NULL);
+    CHECK(strstr(last_error(), "stranger") != NULL);
+
+    /* a new customer buys coffee gear: recommendations switch to coffee at once */
+    OK(rapport_engine_observe(e, "stranger", "espresso", 100 * DAY, 1, 9, "o-1", NULL));
+    OK(rapport_engine_observe(e, "stranger", "grinder", 100 * DAY, 1, 9, "o-1", NULL));
+    rapport_recommend_options o;
+    OK(rapport_recommend_options_default(&o));
+    o.k = 2;
+    OK(rapport_engine_recommend(e, "stranger", &o, &r));
+    CHECK(!rapport_recommendations_fallback(r));
+    CHECK(rapport_recommendations_len(r) == 2);
+    for (size_t i = 0; i < 2; i++) {
+        const char *id = rapport_recommendations_product_id(r, i);
+        CHECK(streq(id, "coffee-mugs") || streq(id, "mocha-pot"));
+    }
+    rapport_recommendations_free(r);
+}
+
+static void test_similar(rapport_engine *e) {
+    rapport_similar *s = NULL;
+    OK(rapport_engine_similar(e, "teapot", 3, &s));
+    CHECK(rapport_similar_len(s) == 3);
+    for (size_t i = 0; i < 3; i++) {
+        const char *id = rapport_similar_product_id(s, i);
+        CHECK(id && strstr(id, "tea") && strcmp(id, "teapot") != 0);
+        CHECK(rapport_similar_name(s, i) != NULL);
+    }
+    CHECK(rapport_similar_similarity(s, 0) <= 1.0001f);
+    CHECK(rapport_similar_similarity(s, 0) >= rapport_similar_similarity(s, 2));
+    CHECK(rapport_similar_product_id(s, 3) == NULL && isnan(rapport_similar_similarity(s, 3)));
+    rapport_similar_free(s);
+    s = (rapport_similar *)0x1;
+    CHECK_STATUS(rapport_engine_similar(e, "nope", 3, &s), RAPPORT_STATUS_UNKNOWN_PRODUCT);
+    CHECK(s == NULL);
+}
+
+static void test_profile(rapport_engine *e) {
+    rapport_profile *p = NULL;
+    OK(rapport_engine_profile(e, "t1", 40 * DAY, &p));
+    CHECK(streq(rapport_profile_customer_id(p), "t1"));
+    rapport_profile_fields f;
+    OK(rapport_profile_get_fields(p, &f));
+    CHECK(f.orders == 3); /* each line without an order id is its own order */
+    CHECK(fabs(f.total_spend - 6.0) < 1e-9 && fabs(f.units - 3.0) < 1e-9);
+    CHECK(f.has_purchases && f.first_purchase == 3 * DAY && f.last_purchase == 5 * DAY);
+    CHECK(f.has_days_since_last_purchase && fabs(f.days_since_last_purchase - 35.0) < 1e-9);
+    CHECK(rapport_segment_name(f.segment) != NULL);
+    CHECK(f.churn_risk >= 0.0 && f.churn_risk <= 1.0);
+    CHECK(f.rfm_recency >= 1 && f.rfm_recency <= 5);
+    size_t n = rapport_profile_favourite_products_len(p);
+    CHECK(n == 3);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(strstr(rapport_profile_favourite_product_id(p, i), "tea") != NULL);
+        CHECK(rapport_profile_favourite_product_weight(p, i) > 0.0);
+    }
+    CHECK(rapport_profile_favourite_product_id(p, n) == NULL);
+    CHECK(rapport_profile_favourite_categories_len(p) == 1);
+    CHECK(streq(rapport_profile_favourite_category(p, 0), "tea"));
+    CHECK_STATUS(rapport_profile_get_fields(p, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_profile_get_fields(NULL, &f), RAPPORT_STATUS_NULL_ARGUMENT);
+    rapport_profile_free(p);
+}
+
+static void test_batch(rapport_engine *e) {
+    const char *customers[] = {"t1", "c7", "nobody"};
+    rapport_recommendation_batch *b = NULL;
+    OK(rapport_engine_recommend_batch(e, customers, 3, NULL, &b));
+    CHECK(rapport_recommendation_batch_len(b) == 3);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(streq(rapport_recommendations_customer_id(rapport_recommendation_batch_get(b, i)),
+                    customers[i]));
+    CHECK(!rapport_recommendations_fallback(rapport_recommendation_batch_get(b, 0)));
+    CHECK(rapport_recommendations_fallback(rapport_recommendation_batch_get(b, 2)));
+    CHECK(rapport_recommendation_batch_get(b, 3) == NULL);
+    rapport_recommendation_batch_free(b);
+    OK(rapport_engine_recommend_batch(e, NULL, 0, NULL, &b));
+    CHECK(rapport_recommendation_batch_len(b) == 0);
+    rapport_recommendation_batch_free(b);
+}
+
+static void test_last_error_buffer(void) {
+    rapport_engine *e = NULL;
+    OK(rapport_engine_new(NULL, &e));
+    CHECK_STATUS(rapport_engine_recommend(e, "x", NULL, &(rapport_recommendations *){NULL}),
+                 RAPPORT_STATUS_NOT_TRAINED);
+    rapport_engine_free(e);
+    const char *expected = "the model is not trained yet";
+    size_t len = strlen(expected);
+
+    char big[128];
+    size_t written = 0;
+    OK(rapport_last_error_message(big, sizeof big, &written));
+    CHECK(written == len && streq(big, expected));
+
+    /* size query */
+    written = 0;
+    CHECK_STATUS(rapport_last_error_message(NULL, 0, &written), RAPPORT_STATUS_BUFFER_TOO_SMALL);
+    CHECK(written == len);
+    /* too small: truncated, NUL-terminated, needed length reported, message kept */
+    char small[5];
+    memset(small, 'x', sizeof small);
+    CHECK_STATUS(rapport_last_error_message(small, sizeof small, &written),
+                 RAPPORT_STATUS_BUFFER_TOO_SMALL);
+    CHECK(written == len && streq(small, "the "));
+    /* exactly the length without room for the NUL */
+    char *exact = malloc(len);
+    CHECK_STATUS(rapport_last_error_message(exact, len, &written),
+                 RAPPORT_STATUS_BUFFER_TOO_SMALL);
+    free(exact);
+    char *fits = malloc(len + 1);
+    OK(rapport_last_error_message(fits, len + 1, &written));
+    CHECK(streq(fits, expected));
+    free(fits);
+    /* lying arguments */
+    CHECK_STATUS(rapport_last_error_message(NULL, 10, &written), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_last_error_message(big, sizeof big, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    /* still the same message: querying never overwrites it */
+    OK(rapport_last_error_message(big, sizeof big, &written));
+    CHECK(streq(big, expected));
+}
+
+static void *other_thread_error(void *arg) {
+    char *out = arg;
+    size_t n;
+    rapport_last_error_message(out, 128, &n);
+    return NULL;
+}
+
+static void test_last_error_is_thread_local(void) {
+    CHECK_STATUS(rapport_engine_new(NULL, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    char other[128] = "unset";
+    pthread_t t;
+    pthread_create(&t, NULL, other_thread_error, other);
+    pthread_join(t, NULL);
+    CHECK(streq(other, "")); /* a fresh thread has no error */
+    CHECK(strstr(last_error(), "out is NULL") != NULL);
+}
+
+static void write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    CHECK(fwrite(data, 1, len, f) == len);
+    fclose(f);
+}
+
+static void test_persistence(rapport_engine *e) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/rapport_c_test_%d.rapport", (int)getpid());
+    OK(rapport_engine_save(e, path));
+    rapport_engine *back = NULL;
+    OK(rapport_engine_load(path, &back));
+    rapport_recommendations *a = NULL, *b = NULL;
+    OK(rapport_engine_recommend(e, "t2", NULL, &a));
+    OK(rapport_engine_recommend(back, "t2", NULL, &b));
+    CHECK(rapport_recommendations_len(a) == rapport_recommendations_len(b));
+    for (size_t i = 0; i < rapport_recommendations_len(a); i++) {
+        CHECK(streq(rapport_recommendations_product_id(a, i), rapport_recommendations_product_id(b, i)));
+        CHECK(rapport_recommendations_score(a, i) == rapport_recommendations_score(b, i));
+    }
+    rapport_recommendations_free(b);
+    rapport_engine_free(back);
+
+    /* bytes */
+    rapport_bytes *bytes = NULL;
+    OK(rapport_engine_to_bytes(e, &bytes));
+    CHECK(rapport_bytes_len(bytes) > 16 && rapport_bytes_data(bytes) != NULL);
+    OK(rapport_engine_from_bytes(rapport_bytes_data(bytes), rapport_bytes_len(bytes), &back));
+    OK(rapport_engine_recommend(back, "t2", NULL, &b));
+    CHECK(streq(rapport_recommendations_product_id(a, 0), rapport_recommendations_product_id(b, 0)));
+    rapport_recommendations_free(b);
+    rapport_engine_free(back);
+
+    /* corrupted: one flipped byte near the end, and a truncated copy */
+    size_t len = rapport_bytes_len(bytes);
+    unsigned char *copy = malloc(len);
+    memcpy(copy, rapport_bytes_data(bytes), len);
+    copy[len - 3] ^= 0x5a;
+    back = (rapport_engine *)0x1;
+    CHECK_STATUS(rapport_engine_from_bytes(copy, len, &back), RAPPORT_STATUS_BAD_FILE);
+    CHECK(back == NULL);
+    write_file(path, copy, len);
+    CHECK_STATUS(rapport_engine_load(path, &back), RAPPORT_STATUS_BAD_FILE);
+    write_file(path, rapport_bytes_data(bytes), len / 2);
+    CHECK_STATUS(rapport_engine_load(path, &back), RAPPORT_STATUS_BAD_FILE);
+    CHECK(back == NULL);
+    free(copy);
+    rapport_bytes_free(bytes);
+
+    /* not a model at all */
+    const char gif[] = "GIF89a not a model";
+    write_file(path, gif, sizeof gif - 1);
+    CHECK_STATUS(rapport_engine_load(path, &back), RAPPORT_STATUS_BAD_FILE);
+    CHECK(strstr(last_error(), "not a rapport model") != NULL);
+    CHECK_STATUS(rapport_engine_from_bytes(NULL, 0, &back), RAPPORT_STATUS_BAD_FILE);
+    unlink(path);
+    CHECK_STATUS(rapport_engine_load(path, &back), RAPPORT_STATUS_IO);
+    CHECK_STATUS(rapport_engine_save(e, "/nonexistent-dir/x.rapport"), RAPPORT_STATUS_IO);
+    rapport_recommendations_free(a);
+}
+
+static void test_csv(void) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/rapport_c_test_%d.csv", (int)getpid());
+    const char csv[] =
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+        "536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:00,3.39,17850,United Kingdom\n"
+        "536366,22633,HAND WARMER UNION JACK,6,2010-12-01 08:28:00,1.85,,United Kingdom\n"
+        "C536379,D,Discount,-1,2010-12-01 09:41:00,27.5,14527,United Kingdom\n"
+        "536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,2010-12-01 08:34:00,1.69,13047,United Kingdom\n";
+    write_file(path, csv, sizeof csv - 1);
+    rapport_engine *e = NULL;
+    OK(rapport_engine_new(NULL, &e));
+    rapport_ingest_report r;
+    OK(rapport_engine_read_csv_path(e, path, &r));
+    CHECK(r.rows_read == 5 && r.kept == 3 && r.dropped == 2);
+    CHECK(r.missing_customer == 1 && r.cancelled == 1);
+    OK(rapport_engine_read_csv_path(e, path, NULL)); /* the report is optional */
+
+    const char bad[] = "Invoice,Code\n1,2\n";
+    write_file(path, bad, sizeof bad - 1);
+    CHECK_STATUS(rapport_engine_read_csv_path(e, path, &r), RAPPORT_STATUS_MISSING_COLUMN);
+    unlink(path);
+    CHECK_STATUS(rapport_engine_read_csv_path(e, path, &r), RAPPORT_STATUS_IO);
+    rapport_engine_free(e);
+}
+
+struct reader {
+    rapport_engine *engine;
+    int ok;
+};
+
+static void *read_many(void *arg) {
+    struct reader *r = arg;
+    for (int i = 0; i < 20; i++) {
+        rapport_recommendations *recs = NULL;
+        if (rapport_engine_recommend(r->engine, i % 2 ? "t1" : "c7", NULL, &recs) ==
+                RAPPORT_STATUS_OK &&
+            rapport_recommendations_len(recs) > 0)
+            r->ok++;
+        rapport_recommendations_free(recs);
+    }
+    return NULL;
+}
+
+static void test_threads(rapport_engine *e) {
+    pthread_t threads[3];
+    struct reader readers[3] = {{e, 0}, {e, 0}, {e, 0}};
+    for (int i = 0; i < 3; i++) pthread_create(&threads[i], NULL, read_many, &readers[i]);
+    /* a writer in the middle of the readers: the engine serialises it */
+    for (int i = 0; i < 5; i++)
+        OK(rapport_engine_observe(e, "t1", "espresso", (200 + i) * DAY, 1, 9, NULL, NULL));
+    for (int i = 0; i < 3; i++) pthread_join(threads[i], NULL);
+    for (int i = 0; i < 3; i++) CHECK(readers[i].ok == 20);
+}
+
+int main(void) {
+    test_misc();
+    test_free_null_is_noop();
+    test_null_arguments();
+    test_null_arguments_no_leak();
+    test_invalid_input();
+    test_not_trained();
+    test_last_error_buffer();
+    test_last_error_is_thread_local();
+    test_csv();
+
+    rapport_engine *e = shop();
+    OK(rapport_engine_train(e, NULL, NULL, NULL));
+    test_recommend(e);
+    test_similar(e);
+    test_profile(e);
+    test_batch(e);
+    test_unknown_customer_and_observe(e);
+    test_persistence(e);
+    test_threads(e);
+    rapport_engine_free(e);
+
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
