@@ -285,7 +285,11 @@ mod tests {
             top_k(items.view(), &[1.0; 2], 3, None).is_empty(),
             "wrong query length"
         );
-        assert_eq!(top_k(items.view(), &[1.0; 3], usize::MAX, None).len(), 10, "huge k");
+        assert_eq!(
+            top_k(items.view(), &[1.0; 3], usize::MAX, None).len(),
+            10,
+            "huge k"
+        );
         let got = top_k(items.view(), &[1.0; 3], 50, None);
         assert_eq!(got.len(), 10);
         assert_eq!(
