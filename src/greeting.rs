@@ -99,7 +99,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::feedback::{FeedbackEvent, FeedbackLog, FeedbackReport, Period, Score};
 use crate::history::{Channel, CustomerInfo, History, Line};
-use crate::linalg::{axpy, cholesky_solve, dot};
+use crate::linalg::{Avx2Fma, Kernels, axpy, cholesky_solve, dot};
 use crate::profile::{
     AT_RISK_DAYS, FAVOURITE_HALF_LIFE_DAYS, LAPSED_DAYS, LAPSED_FACTOR, MIN_OVERDUE_DAYS, NEW_DAYS,
     OVERDUE_FACTOR, Rfm, Segment,
@@ -548,6 +548,9 @@ pub struct Greetings {
     feedback: FeedbackLog,
     customer_vectors: HashMap<String, (u64, Vec<f32>)>,
     rfm: Option<RfmCache>,
+    /// Products of each category, built by [`Engine::refresh_greetings`], with the catalog size
+    /// it was built for.
+    by_category: (usize, Vec<Vec<u32>>),
 }
 
 impl Greetings {
@@ -1028,14 +1031,9 @@ impl Greetings {
     }
 }
 
-/// Language part of a locale (`en-GB` → `en`), lower case.
-fn language(locale: &str) -> String {
-    locale
-        .split(['-', '_'])
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+/// Language part of a locale (`en-GB` → `en`).
+fn language(locale: &str) -> &str {
+    locale.split(['-', '_']).next().unwrap_or("").trim()
 }
 
 /// Control characters become spaces, white-space runs one space, ends trimmed.
@@ -1109,6 +1107,8 @@ struct Ctx<'a> {
     rfm: Option<Rfm>,
     owned: Vec<u32>,
     top_category: Option<u32>,
+    /// Categories of the products of the latest order, sorted.
+    last_order_categories: Vec<u32>,
     /// (product, usual gap in days, days since it was last bought)
     replenish: Option<(u32, f64, i64)>,
     vector: Option<&'a [f32]>,
@@ -1160,6 +1160,7 @@ impl<'a> Ctx<'a> {
             rfm: None,
             owned: Vec::new(),
             top_category: None,
+            last_order_categories: Vec::new(),
             replenish: None,
             vector: None,
             recovery: None,
@@ -1187,6 +1188,13 @@ impl<'a> Ctx<'a> {
             let d = at.days_since(last.timestamp);
             c.days_since = Some(d);
             c.last_product = Some(last.product);
+            c.last_order_categories = lines
+                .iter()
+                .filter(|l| l.order == last.order)
+                .filter_map(|l| catalog.category_of(l.product))
+                .collect();
+            c.last_order_categories.sort_unstable();
+            c.last_order_categories.dedup();
             let mut days: Vec<i64> = lines
                 .iter()
                 .map(|l| l.timestamp.0.div_euclid(DAY))
@@ -1311,30 +1319,71 @@ fn lines_last(history: &History, u: u32, at: Timestamp) -> Option<Timestamp> {
         .max()
 }
 
-/// Top `k` in-stock products not owned, optionally inside a category, by `x · y`.
+/// Where products are picked from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// The whole catalog.
+    All,
+    /// One category.
+    Category(u32),
+    /// The categories of the customer's latest order (complementary products).
+    LastOrder,
+}
+
+/// Dot product with the AVX2/FMA kernel when the CPU has it.
+#[inline]
+fn fast_dot(a: &[f32], b: &[f32]) -> f32 {
+    match Avx2Fma::detect() {
+        Some(k) => k.dot(a, b),
+        None => dot(a, b),
+    }
+}
+
+/// Top `k` in-stock products not owned within `scope`, by `x · y`. Uses the category index of
+/// [`Engine::refresh_greetings`] when it matches the catalog, else scans the catalog.
 fn top_products(
     x: &[f32],
     factors: &crate::als::Factors,
     history: &History,
+    g: &Greetings,
     c: &Ctx<'_>,
-    category: Option<u32>,
+    scope: Scope,
     k: usize,
 ) -> Vec<u32> {
     let catalog = history.catalog();
+    let n = factors.item_count().min(catalog.len()) as u32;
     let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
-    for i in 0..factors.item_count().min(catalog.len()) as u32 {
-        if category.is_some_and(|cat| catalog.category_of(i) != Some(cat))
-            || !catalog.in_stock(i)
-            || c.owns(i)
-        {
-            continue;
+    let mut consider = |i: u32| {
+        if i >= n || !catalog.in_stock(i) || c.owns(i) {
+            return;
         }
-        let s = dot(x, factors.item(i as usize));
+        let s = fast_dot(x, factors.item(i as usize));
         if best.len() < k || s > best[best.len() - 1].0 {
             let pos = best.partition_point(|b| b.0 >= s);
             best.insert(pos, (s, i));
             best.truncate(k);
         }
+    };
+    let cats: &[u32] = match scope {
+        Scope::All => &[],
+        Scope::Category(ref cat) => std::slice::from_ref(cat),
+        Scope::LastOrder => &c.last_order_categories,
+    };
+    let index = (g.by_category.0 == catalog.len()).then_some(&g.by_category.1);
+    if cats.is_empty() {
+        (0..n).for_each(consider);
+    } else if let Some(index) = index {
+        for &cat in cats {
+            index
+                .get(cat as usize)
+                .into_iter()
+                .flatten()
+                .for_each(|&i| consider(i));
+        }
+    } else {
+        (0..n)
+            .filter(|&i| catalog.category_of(i).is_some_and(|k| cats.contains(&k)))
+            .for_each(consider);
     }
     best.into_iter().map(|b| b.1).collect()
 }
@@ -1489,6 +1538,14 @@ impl Engine {
         cache.orders.sort_unstable();
         cache.spend.sort_by(f64::total_cmp);
         g.rfm = Some(cache);
+        let catalog = history.catalog();
+        let mut by_category = vec![Vec::new(); catalog.category_count()];
+        for i in 0..catalog.len() as u32 {
+            if let Some(c) = catalog.category_of(i) {
+                by_category[c as usize].push(i);
+            }
+        }
+        g.by_category = (catalog.len(), by_category);
         if let Some(f) = factors {
             let mut pop = None;
             for i in 0..g.variants.len() {
@@ -1608,7 +1665,7 @@ impl Engine {
         let eligible = |r: &Registered, lang: &str| -> bool {
             let v = &r.variant;
             let vl = v.locale.as_deref().unwrap_or(&cfg.default_locale);
-            if language(vl) != lang {
+            if !language(vl).eq_ignore_ascii_case(lang) {
                 return false;
             }
             if !v.channels.is_empty() && !v.channels.contains(&channel) {
@@ -1637,11 +1694,11 @@ impl Engine {
         };
 
         let mut lang = language(customer_locale);
-        let mut pool: Vec<&Registered> = g.variants.iter().filter(|r| eligible(r, &lang)).collect();
+        let mut pool: Vec<&Registered> = g.variants.iter().filter(|r| eligible(r, lang)).collect();
         let default_lang = language(&cfg.default_locale);
-        if pool.is_empty() && lang != default_lang {
+        if pool.is_empty() && !lang.eq_ignore_ascii_case(default_lang) {
             lang = default_lang;
-            pool = g.variants.iter().filter(|r| eligible(r, &lang)).collect();
+            pool = g.variants.iter().filter(|r| eligible(r, lang)).collect();
         }
 
         let mut cands: Vec<Candidate<'_>> = Vec::with_capacity(pool.len());
@@ -1658,7 +1715,7 @@ impl Engine {
                 None => (Cow::Borrowed(&[][..]), VectorSource::None),
             };
             let affinity = match c.vector {
-                Some(x) if z.len() == x.len() => dot(x, &z),
+                Some(x) if z.len() == x.len() => fast_dot(x, &z),
                 _ => 0.0,
             };
             let exact_locale = v
@@ -1689,16 +1746,16 @@ impl Engine {
         });
 
         let catalog = history.catalog();
-        let mut memo: Vec<(Option<u32>, Vec<u32>)> = Vec::new();
-        let mut ranked = |category: Option<u32>| -> Vec<u32> {
-            if let Some((_, v)) = memo.iter().find(|(k, _)| *k == category) {
+        let mut memo: Vec<(Scope, Vec<u32>)> = Vec::new();
+        let mut ranked = |scope: Scope| -> Vec<u32> {
+            if let Some((_, v)) = memo.iter().find(|(k, _)| *k == scope) {
                 return v.clone();
             }
             let v = match (c.vector, factors) {
-                (Some(x), Some(f)) => top_products(x, f, history, &c, category, 3),
+                (Some(x), Some(f)) => top_products(x, f, history, g, &c, scope, 3),
                 _ => Vec::new(),
             };
-            memo.push((category, v.clone()));
+            memo.push((scope, v.clone()));
             v
         };
         let why_of = |cand: &Candidate<'_>| -> Why {
@@ -1755,7 +1812,7 @@ impl Engine {
                         .map(|&p| {
                             let s = match (c.vector, factors) {
                                 (Some(x), Some(f)) if f.item(p as usize).len() == x.len() => {
-                                    dot(x, f.item(p as usize))
+                                    fast_dot(x, f.item(p as usize))
                                 }
                                 _ => 0.0,
                             };
@@ -1770,7 +1827,11 @@ impl Engine {
                     || v.kind == GreetingKind::PostPurchase
                     || r.template.uses(Slot::Product) =>
                 {
-                    ranked(r.category)
+                    ranked(match r.category {
+                        Some(cat) => Scope::Category(cat),
+                        None if v.kind == GreetingKind::PostPurchase => Scope::LastOrder,
+                        None => Scope::All,
+                    })
                 }
                 _ => Vec::new(),
             };
