@@ -61,7 +61,12 @@
 //! # Rendering
 //!
 //! Slot values come from the customer's history up to `at` and their best product inside the
-//! variant's featured products or category (see [`template::Slot`]). Values and the final text
+//! variant's featured products or category (see [`template::Slot`]). "Best" is the highest
+//! `x_u · y_i` among in-stock products the customer has not bought (featured products keep their
+//! listed order without a model). Post-purchase variants without a category pick complementary
+//! products from the categories of the latest order (the whole catalog when those products have
+//! no category). Without a trained model, or for unknown customers, only featured products
+//! give `{product}` a value. Values and the final text
 //! have control characters replaced by spaces and runs of white space collapsed. SMS text is cut
 //! on a word boundary to [`GreetingConfig::sms_max_chars`] (160) characters and app text to
 //! [`GreetingConfig::app_max_chars`], ending in `…`; web and e-mail text is HTML-escaped
@@ -649,7 +654,12 @@ impl fmt::Display for Why {
         } else {
             write!(f, "{}", self.kind)?;
             if let Some(s) = self.segment {
-                write!(f, " for a {s} customer")?;
+                let article = if matches!(s, Segment::Active | Segment::AtRisk) {
+                    "an"
+                } else {
+                    "a"
+                };
+                write!(f, " for {article} {s} customer")?;
             }
             write!(
                 f,
@@ -1774,7 +1784,7 @@ impl Engine {
                 }),
                 GreetingKind::Replenishment => c.replenish.map(|(p, gap, since)| {
                     format!(
-                        "buys {} about every {gap:.0} days; last {since} days ago",
+                        "buys {} about every {gap:.0} days, last bought {since} days ago",
                         name(p)
                     )
                 }),

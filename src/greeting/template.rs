@@ -40,8 +40,9 @@ pub enum Slot {
     /// [`crate::Profile::favourite_categories`]).
     TopCategory,
     /// `{product}`: the product the greeting features — the customer's best-scoring product
-    /// among the variant's featured products or inside its category, the complementary product
-    /// of a post-purchase greeting, or the overdue product of a replenishment reminder.
+    /// among the variant's featured products or inside its category (the whole catalog when it
+    /// has neither), the complementary product of a post-purchase greeting (from the categories
+    /// of the latest order), or the overdue product of a replenishment reminder.
     Product,
     /// `{last_product}`: the product of the customer's latest purchase.
     LastProduct,
