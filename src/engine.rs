@@ -162,7 +162,7 @@ pub struct Engine {
     config: EngineConfig,
     history: History,
     model: Option<Model>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::greeting::saved_or_default")]
     greetings: crate::greeting::Greetings,
 }
 

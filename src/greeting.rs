@@ -58,6 +58,12 @@
 //! [`GreetingConfig::customer_anchor`]: a customer who keeps clicking greetings about one
 //! category is shown those more, and greetings they ignore less.
 //!
+//! Cost per event: O(engaged customers of the variant × factors² + factors³) for the variant
+//! solve and O(variants the customer engaged with × factors² + factors³) for the customer solve.
+//! The adjusted customer vector is anchored on the purchase-based vector of its last update; after
+//! [`Engine::observe`] folds a new purchase in, it catches up at the customer's next engagement
+//! or at [`Engine::refresh_greetings`].
+//!
 //! # Rendering
 //!
 //! Slot values come from the customer's history up to `at` and their best product inside the
@@ -82,7 +88,7 @@
 //! # Speed and caches
 //!
 //! `greet` never fits the customer-base models of [`crate::profile`]: it summarises the one
-//! customer's purchase lines directly (orders, recency, median gap, favourite category, repeat
+//! customer's purchase lines directly (O(lines · log lines) for that customer) (orders, recency, median gap, favourite category, repeat
 //! products, segment by the rules of [`Segment`]). The base-wide parts are cached by
 //! [`Engine::refresh_greetings`]: the RFM distributions (without them no customer is
 //! [`Segment::Champion`] and RFM conditions never match) and the variant vectors. Call it after
@@ -623,6 +629,20 @@ impl Greetings {
         self.variants
             .binary_search_by(|r| r.variant.id.as_str().cmp(id))
             .ok()
+    }
+}
+
+/// Reads the greeting state of a saved engine. Engines saved before greetings existed end right
+/// before this field: in the binary model format (whose payload is CRC-checked before decoding)
+/// the missing state reads as empty, so older model files keep loading. Self-describing formats
+/// (JSON) report errors as usual and use `#[serde(default)]` for a missing field.
+pub(crate) fn saved_or_default<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Greetings, D::Error> {
+    if d.is_human_readable() {
+        Greetings::deserialize(d)
+    } else {
+        Ok(Greetings::deserialize(d).unwrap_or_default())
     }
 }
 

@@ -583,3 +583,35 @@ fn cutting_and_cleaning_helpers() {
     assert!(!Hours { from: 22, to: 6 }.contains(12));
     assert!(Hours { from: 9, to: 17 }.contains(9) && !Hours { from: 9, to: 17 }.contains(17));
 }
+
+#[test]
+fn engines_saved_before_greetings_still_load() {
+    // the layout of an untrained engine before the greeting field existed
+    #[derive(Serialize)]
+    struct Before<'a> {
+        config: &'a EngineConfig,
+        history: &'a History,
+        model: Option<()>,
+    }
+    let mut e = Engine::default();
+    buy(&mut e, "a", "teapot", 1);
+    let old = crate::persist::to_bytes(&Before {
+        config: e.config(),
+        history: e.history(),
+        model: None,
+    })
+    .unwrap();
+    let back = Engine::from_bytes(&old).unwrap();
+    assert!(back.greetings().is_empty());
+    assert_eq!(back.history().lines().len(), 1);
+    // a damaged greeting section is still caught by the checksum
+    let mut e = shop();
+    e.load_default_greetings().unwrap();
+    let mut bytes = e.to_bytes().unwrap();
+    let n = bytes.len();
+    bytes[n - 3] ^= 0x40;
+    assert!(matches!(
+        Engine::from_bytes(&bytes),
+        Err(Error::Corrupted(_))
+    ));
+}
