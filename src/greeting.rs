@@ -58,8 +58,10 @@
 //! [`GreetingConfig::customer_anchor`]: a customer who keeps clicking greetings about one
 //! category is shown those more, and greetings they ignore less.
 //!
-//! Cost per event: O(engaged customers of the variant × factors² + factors³) for the variant
-//! solve and O(variants the customer engaged with × factors² + factors³) for the customer solve.
+//! Cost per event: O(factors² + factors³/3) for the variant — its sums `Σ c_u x_u x_uᵀ` and
+//! `Σ c_u p_u x_u` are updated for the one customer, then solved; they are rebuilt from the counts
+//! (O(engaged customers × factors²)) on the first event after loading or training — and
+//! O(variants the customer engaged with × factors² + factors³/3) for the customer solve.
 //! The adjusted customer vector is anchored on the purchase-based vector of its last update; after
 //! [`Engine::observe`] folds a new purchase in, it catches up at the customer's next engagement
 //! or at [`Engine::refresh_greetings`].
@@ -539,6 +541,9 @@ struct Registered {
     source: VectorSource,
     /// [`stamp`] of the model the vectors belong to (0: none).
     stamp: u64,
+    /// Engagement sums for incremental updates (not saved: rebuilt on the first event).
+    #[serde(skip)]
+    acc: Option<Acc>,
 }
 
 /// RFM distributions of the base, for scoring one customer without recomputing profiles.
@@ -849,6 +854,97 @@ fn ridge(f: usize, reg: f32, anchor: &[f32], rows: &[(&[f32], f32, f32)]) -> Opt
     cholesky_solve(&mut a, &mut b).then_some(b)
 }
 
+/// Running sums of a variant's engagement solve: `Σ c_u x_u x_uᵀ` (lower triangle),
+/// `Σ c_u p_u x_u` and the event totals, for the model with this stamp. Rebuilt from the counts
+/// when missing (after loading) or stale (after training); updated in O(factors²) per event.
+#[derive(Clone, Debug, Default)]
+struct Acc {
+    stamp: u64,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    impressions: u32,
+    clicks: u32,
+}
+
+impl Acc {
+    fn new(stamp: u64, f: usize) -> Acc {
+        Acc {
+            stamp,
+            a: vec![0.0; f * f],
+            b: vec![0.0; f],
+            impressions: 0,
+            clicks: 0,
+        }
+    }
+
+    /// Adds (`sign` = 1) or removes (−1) one customer's counts.
+    fn apply(&mut self, x: &[f32], counts: &Counts, cfg: &GreetingConfig, sign: f32) {
+        let Some((c, p)) = confidence(counts, cfg) else {
+            return;
+        };
+        let f = self.b.len();
+        for r in 0..f {
+            axpy(sign * c * x[r], &x[..=r], &mut self.a[r * f..r * f + r + 1]);
+        }
+        if p != 0.0 {
+            axpy(sign * c * p, x, &mut self.b);
+        }
+        let (i, k) = (
+            counts.impressions.max(counts.clicks),
+            counts.clicks + counts.conversions,
+        );
+        if sign > 0.0 {
+            self.impressions = self.impressions.saturating_add(i);
+            self.clicks = self.clicks.saturating_add(k);
+        } else {
+            self.impressions = self.impressions.saturating_sub(i);
+            self.clicks = self.clicks.saturating_sub(k);
+        }
+    }
+
+    /// The learned vector when the thresholds are met, else the derived one.
+    fn solve(
+        &self,
+        cfg: &GreetingConfig,
+        derived: &[f32],
+        dsource: VectorSource,
+    ) -> (Vec<f32>, VectorSource) {
+        let f = self.b.len();
+        if self.impressions >= cfg.learn_min_impressions && self.clicks >= cfg.learn_min_clicks {
+            let reg = cfg.engagement_regularization;
+            let mut a = self.a.clone();
+            let mut b = self.b.clone();
+            for k in 0..f {
+                a[k * f + k] += reg;
+            }
+            if derived.len() == f {
+                axpy(reg, derived, &mut b);
+            }
+            if cholesky_solve(&mut a, &mut b) {
+                return (
+                    b,
+                    VectorSource::Learned {
+                        impressions: self.impressions,
+                        clicks: self.clicks,
+                    },
+                );
+            }
+        }
+        (derived.to_vec(), dsource)
+    }
+}
+
+/// A customer's factor vector when it is usable (known, right length, not all zero).
+fn user_vector<'f>(
+    factors: &'f crate::als::Factors,
+    history: &History,
+    customer: &str,
+) -> Option<&'f [f32]> {
+    let u = history.customers().get(customer)?;
+    let x = factors.user(u as usize);
+    (x.len() == factors.dim() && x.iter().any(|&v| v != 0.0)).then_some(x)
+}
+
 impl Greetings {
     /// Derived and, with enough engagement, learned vector of variant `i`:
     /// (derived, derived source, vector, source).
@@ -864,6 +960,21 @@ impl Greetings {
         (derived, dsource, vector, source)
     }
 
+    /// The engagement sums of variant `i`, from scratch.
+    fn accumulate(&self, i: usize, factors: &crate::als::Factors, history: &History) -> Acc {
+        let mut acc = Acc::new(stamp(factors), factors.dim());
+        if let Some(m) = self.engagement.get(&self.variants[i].variant.id) {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort_unstable(); // deterministic summation order
+            for k in keys {
+                if let Some(x) = user_vector(factors, history, k) {
+                    acc.apply(x, &m[k], &self.config, 1.0);
+                }
+            }
+        }
+        acc
+    }
+
     /// The learned vector of variant `i` when it has enough engagement, else the derived one.
     fn learn(
         &self,
@@ -873,43 +984,8 @@ impl Greetings {
         factors: &crate::als::Factors,
         history: &History,
     ) -> (Vec<f32>, VectorSource) {
-        let r = &self.variants[i];
-        let cfg = &self.config;
-        let f = factors.dim();
-        let mut rows: Vec<(&[f32], f32, f32)> = Vec::new();
-        let (mut impressions, mut clicks) = (0u32, 0u32);
-        if let Some(m) = self.engagement.get(&r.variant.id) {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort_unstable(); // deterministic summation order
-            for k in keys {
-                let Some(u) = history.customers().get(k) else {
-                    continue;
-                };
-                let x = factors.user(u as usize);
-                if x.len() != f || x.iter().all(|&v| v == 0.0) {
-                    continue;
-                }
-                let c = &m[k];
-                if let Some((conf, p)) = confidence(c, cfg) {
-                    impressions += c.impressions.max(c.clicks);
-                    clicks += c.clicks + c.conversions;
-                    rows.push((x, conf, p));
-                }
-            }
-        }
-        if impressions >= cfg.learn_min_impressions
-            && clicks >= cfg.learn_min_clicks
-            && let Some(z) = ridge(f, cfg.engagement_regularization, derived, &rows)
-        {
-            return (
-                z,
-                VectorSource::Learned {
-                    impressions,
-                    clicks,
-                },
-            );
-        }
-        (derived.to_vec(), dsource)
+        self.accumulate(i, factors, history)
+            .solve(&self.config, derived, dsource)
     }
 
     fn refresh_variant(
@@ -921,20 +997,21 @@ impl Greetings {
     ) {
         let st = stamp(factors);
         let r = &self.variants[i];
-        let (derived, dsource, vector, source) = if r.stamp == st {
+        let (derived, dsource) = if r.stamp == st {
             // derived vector still valid: only the learned part can change
-            let (d, ds) = (r.derived.clone(), r.derived_source);
-            let (v, s) = self.learn(i, &d, ds, factors, history);
-            (d, ds, v, s)
+            (r.derived.clone(), r.derived_source)
         } else {
-            self.solve_variant(i, factors, history, pop)
+            derive(r, factors, history, pop)
         };
+        let acc = self.accumulate(i, factors, history);
+        let (vector, source) = acc.solve(&self.config, &derived, dsource);
         let r = &mut self.variants[i];
         r.derived = derived;
         r.derived_source = dsource;
         r.vector = vector;
         r.source = source;
         r.stamp = st;
+        r.acc = Some(acc);
     }
 
     /// The customer's engagement-adjusted vector (anchored on their purchase-based vector).
@@ -1057,6 +1134,7 @@ impl Greetings {
             vector: Vec::new(),
             source: VectorSource::None,
             stamp: 0,
+            acc: None,
         })
     }
 }
@@ -1621,13 +1699,30 @@ impl Engine {
             .or_default()
             .entry_ref(customer)
             .or_default();
+        let before = *c;
         match event {
             Engagement::Impression => c.impressions = c.impressions.saturating_add(1),
             Engagement::Click => c.clicks = c.clicks.saturating_add(1),
             Engagement::Conversion => c.conversions = c.conversions.saturating_add(1),
         }
+        let after = *c;
         if let Some(f) = factors {
-            g.refresh_variant(i, f, history, &mut None);
+            let st = stamp(f);
+            let cfg = &g.config;
+            let r = &mut g.variants[i];
+            match r.acc.as_mut().filter(|a| a.stamp == st && r.stamp == st) {
+                Some(acc) => {
+                    // O(factors²) update of the sums, then one solve
+                    if let Some(x) = user_vector(f, history, customer) {
+                        acc.apply(x, &before, cfg, -1.0);
+                        acc.apply(x, &after, cfg, 1.0);
+                    }
+                    let (v, source) = acc.solve(cfg, &r.derived, r.derived_source);
+                    r.vector = v;
+                    r.source = source;
+                }
+                None => g.refresh_variant(i, f, history, &mut None),
+            }
             g.refresh_customer(customer, f, history);
         }
         Ok(())

@@ -361,8 +361,16 @@ fn clicking_one_category_shifts_the_greetings_of_simulated_customers() {
             clicks: 40
         })
     ));
+    // the incremental sums agree with a solve from scratch
+    let incremental = e.greetings().variants[e.greetings().find("coffee-offer").unwrap()]
+        .vector
+        .clone();
     // the adjustments survive a refresh
     e.refresh_greetings(at).unwrap();
+    let full = &e.greetings().variants[e.greetings().find("coffee-offer").unwrap()].vector;
+    for (a, b) in incremental.iter().zip(full) {
+        assert!((a - b).abs() < 1e-3 * (1.0 + b.abs()), "{a} vs {b}");
+    }
     assert_eq!(
         e.greet("t0", Channel::App, at).unwrap().variant,
         "coffee-offer"
