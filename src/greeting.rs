@@ -1890,11 +1890,12 @@ impl Engine {
                 GreetingKind::Standard => None,
                 GreetingKind::WinBack => c
                     .days_since
-                    .map(|d| format!("{d:.0} days since the last order")),
+                    .map(|d| format!("{} days since the last order", d.floor() as i64)),
                 GreetingKind::PostPurchase => c.days_since.map(|d| {
                     format!(
-                        "ordered {} {d:.0} days ago",
-                        c.last_product.map(name).unwrap_or_default()
+                        "ordered {} {} days ago",
+                        c.last_product.map(name).unwrap_or_default(),
+                        d.floor() as i64
                     )
                 }),
                 GreetingKind::Replenishment => c.replenish.map(|(p, gap, since)| {
