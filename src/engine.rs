@@ -162,6 +162,8 @@ pub struct Engine {
     config: EngineConfig,
     history: History,
     model: Option<Model>,
+    #[serde(default, deserialize_with = "crate::greeting::saved_or_default")]
+    greetings: crate::greeting::Greetings,
 }
 
 impl Engine {
@@ -171,6 +173,7 @@ impl Engine {
             config,
             history: History::new(),
             model: None,
+            greetings: Default::default(),
         }
     }
 
@@ -320,6 +323,31 @@ impl Engine {
         } else {
             count(None)
         }
+    }
+
+    /// The trained factors, for the greeting module.
+    pub(crate) fn trained_factors(&self) -> Option<&crate::als::Factors> {
+        self.model.as_ref().map(|m| m.recommender.factors())
+    }
+
+    /// The greeting state and the history, for the greeting module.
+    pub(crate) fn greeting_parts(
+        &mut self,
+    ) -> (
+        &mut crate::greeting::Greetings,
+        &History,
+        Option<&crate::als::Factors>,
+    ) {
+        (
+            &mut self.greetings,
+            &self.history,
+            self.model.as_ref().map(|m| m.recommender.factors()),
+        )
+    }
+
+    /// The greeting state.
+    pub(crate) fn greeting_state(&self) -> &crate::greeting::Greetings {
+        &self.greetings
     }
 
     fn model(&self) -> Result<&Model> {

@@ -51,6 +51,39 @@ pub enum Error {
         /// What was wrong with the row.
         message: String,
     },
+    /// A greeting template that does not parse.
+    #[error("greeting variant {variant:?}: template error at character {position}: {message}")]
+    Template {
+        /// The variant's id.
+        variant: String,
+        /// 0-based character position of the problem in the template.
+        position: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A greeting variant that breaks a rule other than its template's syntax.
+    #[error("greeting variant {variant:?}: {message}")]
+    InvalidVariant {
+        /// The variant's id (may be empty when that is the problem).
+        variant: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A greeting variant id that is not registered.
+    #[error("unknown greeting variant {0:?}")]
+    UnknownVariant(String),
+    /// A survey answer outside its scale.
+    #[error("{kind} score {value} is out of range {min}–{max}")]
+    ScoreOutOfRange {
+        /// `NPS`, `CSAT` or `CES`.
+        kind: &'static str,
+        /// The answer given.
+        value: u8,
+        /// Smallest valid answer.
+        min: u8,
+        /// Largest valid answer.
+        max: u8,
+    },
     /// A model file that is not a rapport file.
     #[error("not a rapport model file (bad magic bytes)")]
     NotAModel,

@@ -1,0 +1,625 @@
+use super::*;
+use crate::als::AlsConfig;
+use crate::catalog::Product;
+use crate::engine::EngineConfig;
+use crate::history::Purchase;
+
+const DAY_S: i64 = 86_400;
+
+fn t(day: i64) -> Timestamp {
+    Timestamp(day * DAY_S + 10 * 3600) // 10:00 UTC
+}
+
+fn buy(e: &mut Engine, c: &str, p: &str, day: i64) {
+    e.record_purchase(&Purchase {
+        customer: c.into(),
+        product: p.into(),
+        timestamp: t(day),
+        quantity: 1.0,
+        unit_price: 2.0,
+        order: None,
+    })
+    .unwrap();
+}
+
+const TEA: [&str; 5] = ["green-tea", "black-tea", "teapot", "tea-cups", "oolong"];
+const COFFEE: [&str; 5] = ["espresso", "grinder", "mocha-pot", "coffee-mugs", "filter"];
+
+/// Tea drinkers t0–t9 and coffee drinkers c0–c9, buying on days 100–130; trained.
+fn shop() -> Engine {
+    let mut e = Engine::new(EngineConfig {
+        als: AlsConfig {
+            factors: 8,
+            iterations: 15,
+            regularization: 0.5,
+            alpha: 5.0,
+            threads: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    for c in 0..20 {
+        let (name, set) = if c < 10 {
+            (format!("t{c}"), TEA)
+        } else {
+            (format!("c{}", c - 10), COFFEE)
+        };
+        for (j, p) in set.iter().enumerate() {
+            if (c + j) % 5 != 0 {
+                buy(&mut e, &name, p, 100 + (c + 3 * j) as i64);
+            }
+        }
+        e.upsert_customer(CustomerInfo {
+            id: name.clone(),
+            first_name: Some(format!("Name{c}")),
+            locale: None,
+            channel: None,
+        })
+        .unwrap();
+    }
+    for (set, cat) in [(TEA, "tea"), (COFFEE, "coffee")] {
+        for p in set {
+            e.upsert_product(Product {
+                id: p.into(),
+                name: p.replace('-', " "),
+                category: Some(cat.into()),
+                price: Some(4.0),
+                in_stock: true,
+            })
+            .unwrap();
+        }
+    }
+    e.train().unwrap();
+    e
+}
+
+fn v(id: &str, template: &str) -> Variant {
+    Variant {
+        id: id.into(),
+        template: template.into(),
+        ..Default::default()
+    }
+}
+
+fn cat(id: &str, category: &str) -> Variant {
+    Variant {
+        category: Some(category.into()),
+        ..v(
+            id,
+            &format!("{{first_name|Hi}}, new {category} for you: {{product}}"),
+        )
+    }
+}
+
+#[test]
+fn template_errors_are_rejected_at_registration_with_position() {
+    let mut e = Engine::default();
+    let err = e
+        .add_greeting_variant(v("a", "Hi {frist_name}"))
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Template { variant, position: 4, message } if variant == "a" && message.contains("unknown slot")),
+        "{err}"
+    );
+    assert!(matches!(
+        e.add_greeting_variant(v("b", "Hi {first_name")),
+        Err(Error::Template { position: 3, .. })
+    ));
+    assert!(matches!(
+        e.add_greeting_variant(v("c", "  ")),
+        Err(Error::Template { position: 0, .. })
+    ));
+    assert!(matches!(
+        e.add_greeting_variant(v("", "Hi")),
+        Err(Error::InvalidVariant { .. })
+    ));
+    assert!(e.greetings().is_empty());
+}
+
+#[test]
+fn bad_variants_and_json_are_typed_errors() {
+    let mut e = shop();
+    // malformed JSON, unknown field: nothing registered
+    for bad in [
+        "[{\"id\": \"x\", \"template\": \"Hi\"",
+        "{\"id\": \"x\"}",
+        "[{\"id\": \"x\", \"template\": \"Hi\", \"colour\": \"red\"}]",
+        "[{\"id\": \"x\", \"template\": \"Hi\", \"kind\": \"upsell\"}]",
+    ] {
+        assert!(
+            matches!(
+                e.add_greeting_variants_json(bad),
+                Err(Error::InvalidVariant { .. })
+            ),
+            "{bad}"
+        );
+    }
+    // all or none
+    let json = r#"[{"id": "ok", "template": "Hi"}, {"id": "bad", "template": "Hi {nope}"}]"#;
+    assert!(matches!(
+        e.add_greeting_variants_json(json),
+        Err(Error::Template { .. })
+    ));
+    assert!(e.greetings().is_empty());
+    let dup = r#"[{"id": "d", "template": "Hi"}, {"id": "d", "template": "Hey"}]"#;
+    assert!(matches!(
+        e.add_greeting_variants_json(dup),
+        Err(Error::InvalidVariant { .. })
+    ));
+    let mut unknown_product = v("p", "Try {product}");
+    unknown_product.featured_products = vec!["nope".into()];
+    assert!(matches!(
+        e.add_greeting_variant(unknown_product),
+        Err(Error::UnknownProduct(_))
+    ));
+    assert!(matches!(
+        e.add_greeting_variant(cat("w", "wine")),
+        Err(Error::InvalidVariant { .. })
+    ));
+    let selling_apology = Variant {
+        kind: GreetingKind::ServiceRecovery,
+        ..cat("sorry", "tea")
+    };
+    assert!(matches!(
+        e.add_greeting_variant(selling_apology),
+        Err(Error::InvalidVariant { .. })
+    ));
+    let bad_hours = Variant {
+        hours: Some(Hours { from: 5, to: 5 }),
+        ..v("h", "Hi")
+    };
+    assert!(matches!(
+        e.add_greeting_variant(bad_hours),
+        Err(Error::InvalidVariant { .. })
+    ));
+    let bad_audience = Variant {
+        audience: Audience {
+            min_orders: Some(5),
+            max_orders: Some(1),
+            ..Default::default()
+        },
+        ..v("aud", "Hi")
+    };
+    assert!(matches!(
+        e.add_greeting_variant(bad_audience),
+        Err(Error::InvalidVariant { .. })
+    ));
+    // an empty variant set is a typed error
+    assert!(matches!(
+        e.greet("t1", Channel::Web, t(140)),
+        Err(Error::Empty(_))
+    ));
+    assert!(matches!(
+        e.record_engagement("t1", "nope", Engagement::Click),
+        Err(Error::UnknownVariant(_))
+    ));
+}
+
+#[test]
+fn default_set_loads_and_greets_every_channel() {
+    let mut e = shop();
+    let n = e.load_default_greetings().unwrap();
+    assert_eq!(n, e.greetings().len());
+    assert!(n >= 15);
+    e.refresh_greetings(t(131)).unwrap();
+    for ch in Channel::ALL {
+        for c in ["t1", "c3", "stranger"] {
+            let g = e.greet(c, ch, t(131)).unwrap();
+            assert!(!g.text.is_empty() && !g.text.contains('{'), "{g:?}");
+            assert_eq!(g.generic, c == "stranger");
+            assert!(!g.why.built_in, "{g:?}");
+        }
+    }
+}
+
+#[test]
+fn variant_without_a_vector_source_scores_its_prior() {
+    let mut e = shop();
+    e.add_greeting_variant(v("plain", "Hello {first_name|there}"))
+        .unwrap();
+    assert_eq!(
+        e.greetings().vector_source("plain"),
+        Some(VectorSource::None)
+    );
+    let g = e.greet("t1", Channel::Web, t(131)).unwrap();
+    assert_eq!(g.variant, "plain");
+    assert_eq!(g.why.affinity, 0.0);
+    assert_eq!(g.score, 0.0);
+    assert_eq!(g.text, "Hello Name1");
+}
+
+#[test]
+fn category_vectors_follow_taste_and_ties_break_by_id() {
+    let mut e = shop();
+    e.add_greeting_variants(vec![cat("coffee-offer", "coffee"), cat("tea-offer", "tea")])
+        .unwrap();
+    assert_eq!(
+        e.greetings().vector_source("tea-offer"),
+        Some(VectorSource::Category)
+    );
+    let g = e.greet("t2", Channel::Email, t(131)).unwrap();
+    assert_eq!(g.variant, "tea-offer", "{g:?}");
+    assert!(g.products.iter().all(|p| TEA.contains(&p.as_str())));
+    assert_eq!(g.runners_up[0].variant, "coffee-offer");
+    let g = e.greet("c2", Channel::Email, t(131)).unwrap();
+    assert_eq!(g.variant, "coffee-offer");
+    // two variants with identical vectors and priors: the smaller id wins
+    e.add_greeting_variants(vec![v("b-same", "Hello"), v("a-same", "Hello")])
+        .unwrap();
+    let g = e.greet("stranger", Channel::Web, t(131)).unwrap();
+    assert_eq!(g.variant, "a-same");
+    assert_eq!(g.runners_up[0].variant, "b-same");
+}
+
+#[test]
+fn missing_slot_values_make_a_variant_ineligible() {
+    let mut e = shop();
+    e.add_greeting_variants(vec![
+        v("a-needs-name", "Hi {first_name},"),
+        v("z-generic", "Hi there,"),
+    ])
+    .unwrap();
+    buy(&mut e, "anon", "teapot", 120);
+    let g = e.greet("anon", Channel::Sms, t(131)).unwrap();
+    assert_eq!(g.variant, "z-generic");
+    assert!(g.runners_up.is_empty());
+    let g = e.greet("t1", Channel::Sms, t(131)).unwrap();
+    assert_eq!(g.text, "Hi Name1,");
+}
+
+#[test]
+fn escaping_control_characters_and_sms_length() {
+    let mut e = shop();
+    e.upsert_customer(CustomerInfo {
+        id: "t3".into(),
+        first_name: Some("<b>Bo\u{7}b</b>\n & 'co'".into()),
+        locale: None,
+        channel: None,
+    })
+    .unwrap();
+    e.add_greeting_variant(v("hi", "Hi {first_name}!")).unwrap();
+    let web = e.greet("t3", Channel::Web, t(131)).unwrap();
+    assert_eq!(web.text, "Hi &lt;b&gt;Bo b&lt;/b&gt; &amp; &#39;co&#39;!");
+    let sms = e.greet("t3", Channel::Sms, t(131)).unwrap();
+    assert_eq!(sms.text, "Hi <b>Bo b</b> & 'co'!");
+    assert!(!sms.text.chars().any(char::is_control));
+    // a name that is only control characters has no value
+    e.upsert_customer(CustomerInfo {
+        id: "t4".into(),
+        first_name: Some("\u{0}\u{1b}".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    e.add_greeting_variant(v("zz", "Hello")).unwrap();
+    assert_eq!(e.greet("t4", Channel::Sms, t(131)).unwrap().variant, "zz");
+
+    let long = "word ".repeat(60);
+    e.add_greeting_variant(Variant {
+        boost: 5.0,
+        ..v("long", &format!("Hi {{first_name|there}}, {long}end"))
+    })
+    .unwrap();
+    let sms = e.greet("t1", Channel::Sms, t(131)).unwrap();
+    assert_eq!(sms.variant, "long");
+    assert!(sms.text.chars().count() <= 160, "{}", sms.text.len());
+    assert!(sms.text.ends_with("word…"), "{}", sms.text);
+    let store = e.greet("t1", Channel::InStore, t(131)).unwrap();
+    assert!(store.text.ends_with("end"));
+}
+
+#[test]
+fn clicking_one_category_shifts_the_greetings_of_simulated_customers() {
+    let mut e = shop();
+    e.add_greeting_variants(vec![cat("coffee-offer", "coffee"), cat("tea-offer", "tea")])
+        .unwrap();
+    let at = t(131);
+    // tea drinkers t0–t4 are shown both offers every day and click only the coffee one
+    for c in ["t0", "t1", "t2", "t3", "t4"] {
+        assert_eq!(e.greet(c, Channel::App, at).unwrap().variant, "tea-offer");
+    }
+    for _round in 0..8 {
+        for c in ["t0", "t1", "t2", "t3", "t4"] {
+            let g = e.greet(c, Channel::App, at).unwrap();
+            for shown in std::iter::once(g.variant.as_str())
+                .chain(g.runners_up.iter().map(|r| r.variant.as_str()))
+            {
+                e.record_engagement(c, shown, Engagement::Impression)
+                    .unwrap();
+            }
+            e.record_engagement(c, "coffee-offer", Engagement::Click)
+                .unwrap();
+        }
+    }
+    for c in ["t0", "t1", "t2", "t3", "t4"] {
+        let g = e.greet(c, Channel::App, at).unwrap();
+        assert_eq!(g.variant, "coffee-offer", "{c}: {g:?}");
+    }
+    // tea drinkers who did not engage keep their tea greeting
+    for c in ["t5", "t6"] {
+        assert_eq!(e.greet(c, Channel::App, at).unwrap().variant, "tea-offer");
+    }
+    assert_eq!(e.greetings().engagement("coffee-offer", "t0").clicks, 8);
+    assert_eq!(
+        e.greetings().engagement_totals("coffee-offer").impressions,
+        40
+    );
+    // 40 impressions < 50: still derived
+    assert_eq!(
+        e.greetings().vector_source("coffee-offer"),
+        Some(VectorSource::Category)
+    );
+    for c in ["t5", "t6", "t7"] {
+        for _ in 0..4 {
+            e.record_engagement(c, "coffee-offer", Engagement::Impression)
+                .unwrap();
+        }
+    }
+    assert!(matches!(
+        e.greetings().vector_source("coffee-offer"),
+        Some(VectorSource::Learned {
+            impressions: 52,
+            clicks: 40
+        })
+    ));
+    // the incremental sums agree with a solve from scratch
+    let incremental = e.greetings().variants[e.greetings().find("coffee-offer").unwrap()]
+        .vector
+        .clone();
+    // the adjustments survive a refresh
+    e.refresh_greetings(at).unwrap();
+    let full = &e.greetings().variants[e.greetings().find("coffee-offer").unwrap()].vector;
+    for (a, b) in incremental.iter().zip(full) {
+        assert!((a - b).abs() < 1e-3 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    assert_eq!(
+        e.greet("t0", Channel::App, at).unwrap().variant,
+        "coffee-offer"
+    );
+}
+
+#[test]
+fn win_back_post_purchase_and_replenishment() {
+    let mut e = shop();
+    e.add_greeting_variants_json(
+        r#"[
+        {"id": "hello", "template": "Hello {first_name|there}"},
+        {"id": "win-back", "kind": "win-back", "audience": {"segments": ["at-risk", "lapsed"]},
+         "template": "We miss you, {first_name|friend}! {days_since_last_order} days already."},
+        {"id": "thanks", "kind": "post-purchase", "template": "Thanks! You may like {product}."},
+        {"id": "refill", "kind": "replenishment", "template": "Time for more {replenish_product}?"}
+    ]"#,
+    )
+    .unwrap();
+    // t1 last bought on day 110: 200 days later lapsed, 100 days later at risk
+    let g = e.greet("t1", Channel::Email, t(310)).unwrap();
+    assert_eq!(g.variant, "win-back");
+    assert_eq!(g.why.segment, Some(Segment::Lapsed));
+    assert!(g.text.contains("200 days"), "{}", g.text);
+    assert_eq!(
+        e.greet("t1", Channel::Email, t(210)).unwrap().why.segment,
+        Some(Segment::AtRisk)
+    );
+    // right after a purchase: thanks with a complementary (not owned) product of the same taste
+    let g = e.greet("t1", Channel::Email, t(116)).unwrap();
+    assert_eq!(g.variant, "thanks", "{g:?}");
+    // complementary products come from the categories of the last order (tea), and t1 owns
+    // every tea but oolong
+    assert_eq!(g.products, vec!["oolong".to_owned()]);
+    assert_eq!(g.text, "Thanks! You may like oolong.");
+    assert!(g.why.to_string().contains("post-purchase"));
+    // a product bought every 10 days, last 15 days ago
+    for d in [200, 210, 220] {
+        buy(&mut e, "t2", "oolong", d);
+    }
+    let g = e.greet("t2", Channel::App, t(235)).unwrap();
+    assert_eq!(g.variant, "refill", "{g:?}");
+    assert_eq!(g.text, "Time for more oolong?");
+    assert_eq!(g.products, vec!["oolong".to_owned()]);
+    // not yet due, and long past due (interest lapsed): no reminder
+    assert_ne!(
+        e.greet("t2", Channel::App, t(228)).unwrap().variant,
+        "refill"
+    );
+    assert_ne!(
+        e.greet("t2", Channel::App, t(260)).unwrap().variant,
+        "refill"
+    );
+}
+
+#[test]
+fn service_recovery_until_newer_feedback_or_purchase() {
+    let mut e = shop();
+    e.load_default_greetings().unwrap();
+    e.add_greeting_variant(Variant {
+        boost: 10.0,
+        ..cat("tea-offer", "tea")
+    })
+    .unwrap();
+    assert!(matches!(
+        e.record_feedback("t1", Score::Nps(12), t(131)),
+        Err(Error::ScoreOutOfRange { .. })
+    ));
+    e.record_feedback("t1", Score::Nps(3), t(131)).unwrap();
+    for ch in Channel::ALL {
+        let g = e.greet("t1", ch, t(132)).unwrap();
+        assert_eq!(g.why.kind, GreetingKind::ServiceRecovery, "{g:?}");
+        assert!(g.products.is_empty());
+        assert!(g.text.to_lowercase().contains("sorry"), "{}", g.text);
+        assert!(
+            g.runners_up
+                .iter()
+                .all(|r| r.why.kind == GreetingKind::ServiceRecovery)
+        );
+    }
+    // before the feedback: no recovery
+    assert_eq!(
+        e.greet("t1", Channel::Web, t(130)).unwrap().variant,
+        "tea-offer"
+    );
+    // a newer good answer ends it
+    e.record_feedback("t1", Score::Csat(5), t(133)).unwrap();
+    assert_eq!(
+        e.greet("t1", Channel::Web, t(134)).unwrap().variant,
+        "tea-offer"
+    );
+    // a CES of 6 starts it again; a purchase ends it
+    e.record_feedback("t1", Score::Ces(6), t(135)).unwrap();
+    assert_eq!(
+        e.greet("t1", Channel::Web, t(136)).unwrap().why.kind,
+        GreetingKind::ServiceRecovery
+    );
+    buy(&mut e, "t1", "green-tea", 137);
+    assert_ne!(
+        e.greet("t1", Channel::Web, t(138)).unwrap().why.kind,
+        GreetingKind::ServiceRecovery
+    );
+    // no recovery variant registered: the built-in apology
+    let mut bare = shop();
+    bare.add_greeting_variant(cat("tea-offer", "tea")).unwrap();
+    bare.record_feedback("t2", Score::Csat(1), t(131)).unwrap();
+    let g = bare.greet("t2", Channel::Sms, t(132)).unwrap();
+    assert!(g.why.built_in && g.variant == "builtin-recovery");
+    assert!(g.text.contains("sorry") && g.text.starts_with("Name2"));
+    let r = e.feedback_report(Period::Month, None);
+    assert_eq!((r.detractors, r.csat_responses, r.ces_responses), (1, 1, 1));
+}
+
+#[test]
+fn unknown_customers_locales_and_hours() {
+    let mut e = shop();
+    e.add_greeting_variants_json(
+        r#"[
+        {"id": "en-web", "channels": ["web"], "template": "Welcome to {shop_name|our shop}!"},
+        {"id": "en-known", "audience": {"min_orders": 1}, "template": "Welcome back {first_name}!"},
+        {"id": "fr", "locale": "fr", "template": "Bonjour {first_name|à vous} !"},
+        {"id": "fr-ca", "locale": "fr-CA", "template": "Allô {first_name|toi} !"},
+        {"id": "night", "hours": {"from": 22, "to": 6}, "boost": 1.0, "template": "Up late?"}
+    ]"#,
+    )
+    .unwrap();
+    let g = e.greet("stranger", Channel::Web, t(131)).unwrap();
+    assert!(g.generic);
+    assert_eq!(g.variant, "en-web");
+    assert_eq!(g.text, "Welcome to our shop!");
+    let g = e.greet("stranger", Channel::Sms, t(131)).unwrap();
+    assert!(g.generic && g.why.built_in, "{g:?}");
+    assert_eq!(g.text, "Hi there, thanks for being with us.");
+    e.upsert_customer(CustomerInfo {
+        id: "t1".into(),
+        first_name: Some("Élodie".into()),
+        locale: Some("fr-CA".into()),
+        channel: None,
+    })
+    .unwrap();
+    let g = e.greet("t1", Channel::App, t(131)).unwrap();
+    assert_eq!(g.variant, "fr-ca", "exact locale wins: {g:?}");
+    assert_eq!(g.runners_up[0].variant, "fr");
+    e.upsert_customer(CustomerInfo {
+        id: "t2".into(),
+        first_name: Some("Hans".into()),
+        locale: Some("de-DE".into()),
+        channel: None,
+    })
+    .unwrap();
+    let g = e.greet("t2", Channel::App, t(131)).unwrap();
+    assert_eq!(g.locale, "en", "no German variant: the default locale");
+    assert_eq!(g.text, "Welcome back Hans!");
+    let late = Timestamp(131 * DAY_S + 23 * 3600);
+    assert_eq!(e.greet("t2", Channel::App, late).unwrap().variant, "night");
+}
+
+#[test]
+fn greetings_are_saved_and_loaded_with_the_engine() {
+    let mut e = shop();
+    e.load_default_greetings().unwrap();
+    e.add_greeting_variant(cat("tea-offer", "tea")).unwrap();
+    e.record_engagement("t1", "tea-offer", Engagement::Click)
+        .unwrap();
+    e.record_feedback("t3", Score::Nps(2), t(131)).unwrap();
+    e.refresh_greetings(t(131)).unwrap();
+    let back = Engine::from_bytes(&e.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.greetings().len(), e.greetings().len());
+    assert_eq!(back.greetings().engagement("tea-offer", "t1").clicks, 1);
+    for c in ["t1", "t3", "c1", "stranger"] {
+        assert_eq!(
+            back.greet(c, Channel::Email, t(132)).unwrap(),
+            e.greet(c, Channel::Email, t(132)).unwrap()
+        );
+    }
+}
+
+#[test]
+fn stale_vectors_after_retraining_are_recomputed() {
+    let mut e = shop();
+    e.add_greeting_variants(vec![cat("coffee-offer", "coffee"), cat("tea-offer", "tea")])
+        .unwrap();
+    buy(&mut e, "t9", "espresso", 131);
+    e.train().unwrap(); // new factors: the cached vectors are stale until a refresh
+    let slow = e.greet("t1", Channel::Web, t(132)).unwrap();
+    assert_eq!(slow.variant, "tea-offer");
+    e.refresh_greetings(t(132)).unwrap();
+    let fast = e.greet("t1", Channel::Web, t(132)).unwrap();
+    assert_eq!(slow, fast);
+}
+
+#[test]
+fn rfm_conditions_need_the_cache() {
+    let mut e = shop();
+    e.add_greeting_variants_json(
+        r#"[
+        {"id": "best", "audience": {"min_rfm": {"recency": 1, "frequency": 1, "monetary": 1}}, "template": "Top customer!"},
+        {"id": "z", "template": "Hi"}
+    ]"#,
+    )
+    .unwrap();
+    assert_eq!(e.greet("t1", Channel::Web, t(131)).unwrap().variant, "z");
+    e.refresh_greetings(t(131)).unwrap();
+    assert_eq!(e.greet("t1", Channel::Web, t(131)).unwrap().variant, "best");
+}
+
+#[test]
+fn cutting_and_cleaning_helpers() {
+    assert_eq!(clean(" a\u{0}\u{7}b \n\t c "), "a b c");
+    assert_eq!(cut("short", 10), "short");
+    assert_eq!(cut("aaaa bbbb cccc", 10), "aaaa bbbb…");
+    assert_eq!(cut("abcdefghijklmnop", 10), "abcdefghi…");
+    assert_eq!(
+        escape_html("<a href=\"x\">&'"),
+        "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+    );
+    assert!(Hours { from: 22, to: 6 }.contains(23) && Hours { from: 22, to: 6 }.contains(2));
+    assert!(!Hours { from: 22, to: 6 }.contains(12));
+    assert!(Hours { from: 9, to: 17 }.contains(9) && !Hours { from: 9, to: 17 }.contains(17));
+}
+
+#[test]
+fn engines_saved_before_greetings_still_load() {
+    // the layout of an untrained engine before the greeting field existed
+    #[derive(Serialize)]
+    struct Before<'a> {
+        config: &'a EngineConfig,
+        history: &'a History,
+        model: Option<()>,
+    }
+    let mut e = Engine::default();
+    buy(&mut e, "a", "teapot", 1);
+    let old = crate::persist::to_bytes(&Before {
+        config: e.config(),
+        history: e.history(),
+        model: None,
+    })
+    .unwrap();
+    let back = Engine::from_bytes(&old).unwrap();
+    assert!(back.greetings().is_empty());
+    assert_eq!(back.history().lines().len(), 1);
+    // a damaged greeting section is still caught by the checksum
+    let mut e = shop();
+    e.load_default_greetings().unwrap();
+    let mut bytes = e.to_bytes().unwrap();
+    let n = bytes.len();
+    bytes[n - 3] ^= 0x40;
+    assert!(matches!(
+        Engine::from_bytes(&bytes),
+        Err(Error::Corrupted(_))
+    ));
+}
