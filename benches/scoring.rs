@@ -9,6 +9,7 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use rapport::als::{AlsConfig, train};
 use rapport::interactions::{Interactions, Triple};
+use rapport::quantized::QuantizedItems;
 use rapport::recommender::{Filter, Recommender};
 use rapport::topk::top_k;
 use std::hint::black_box;
@@ -41,7 +42,7 @@ fn single(c: &mut Criterion) {
         let queries = random(64, f, 2);
         group.throughput(Throughput::Bytes((n * f * 4) as u64));
         let mut q = 0;
-        group.bench_function(BenchmarkId::new(format!("{f}f"), n), |b| {
+        group.bench_function(BenchmarkId::new(format!("f32_{f}f"), n), |b| {
             b.iter(|| {
                 q = (q + 1) % 64;
                 black_box(top_k(
@@ -50,6 +51,14 @@ fn single(c: &mut Criterion) {
                     10,
                     None,
                 ))
+            })
+        });
+        // What recommendations use: the int8 table with exact re-scoring.
+        let table = QuantizedItems::new(items.view()).unwrap();
+        group.bench_function(BenchmarkId::new(format!("int8_exact_{f}f"), n), |b| {
+            b.iter(|| {
+                q = (q + 1) % 64;
+                black_box(table.top_k(items.view(), queries.row(q).as_slice().unwrap(), 10, None))
             })
         });
     }

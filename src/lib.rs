@@ -24,6 +24,7 @@ pub mod interactions;
 pub mod linalg;
 pub mod persist;
 pub mod profile;
+pub mod quantized;
 pub mod recommender;
 pub mod time;
 pub mod topk;

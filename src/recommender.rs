@@ -5,7 +5,7 @@ pub use crate::als::Progress;
 use crate::als::{AlsConfig, Factors, train_with};
 use crate::error::{Error, Result};
 use crate::interactions::Interactions;
-use crate::topk::{Bitset, Scored, TopK, top_k, top_k_among};
+use crate::topk::{Bitset, Scored, TopK, top_k_among};
 use serde::{Deserialize, Serialize};
 
 /// Which products a query may return.
@@ -98,7 +98,9 @@ impl Recommender {
         let items = self.factors.items().view();
         match filter.candidates {
             Some(c) => top_k_among(items, vector, c, k, exclude.as_ref().or(filter.exclude)),
-            None => top_k(items, vector, k, exclude.as_ref().or(filter.exclude)),
+            None => self
+                .factors
+                .top_k_items(vector, k, exclude.as_ref().or(filter.exclude)),
         }
     }
 
