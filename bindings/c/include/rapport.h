@@ -111,6 +111,24 @@ typedef enum rapport_status {
    * An error this version of the bindings does not classify (see the message).
    */
   RAPPORT_STATUS_UNKNOWN = 18,
+  /**
+   * A greeting template that does not parse (the message gives the variant and the
+   * character position).
+   */
+  RAPPORT_STATUS_TEMPLATE = 19,
+  /**
+   * A greeting variant that breaks a rule other than its template's syntax (blank or
+   * duplicate id, unknown category, bad hours or audience, malformed variant JSON, …).
+   */
+  RAPPORT_STATUS_INVALID_VARIANT = 20,
+  /**
+   * A greeting variant id that is not registered.
+   */
+  RAPPORT_STATUS_UNKNOWN_VARIANT = 21,
+  /**
+   * A survey answer outside its scale (NPS 0–10, CSAT 1–5, CES 1–7).
+   */
+  RAPPORT_STATUS_SCORE_OUT_OF_RANGE = 22,
 } rapport_status;
 
 /**
