@@ -1,6 +1,6 @@
 /*
- * Loads the bundled Online Retail sample, trains, and prints one customer's profile and top 5
- * recommendations with reasons.
+ * Loads the bundled Online Retail sample, trains, and prints one customer's profile, top 5
+ * recommendations with reasons, and greetings for the web and by SMS.
  *
  *   cargo build -p rapport-c --release
  *   cc -std=c11 -Wall -Ibindings/c/include bindings/c/examples/retail.c \
@@ -36,6 +36,25 @@ static void print_date(const char *label, bool known, int64_t unix_seconds) {
     gmtime_r(&t, &tm);
     strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
     printf("  %-26s %s\n", label, buf);
+}
+
+static void print_greeting(const rapport_engine *engine, const char *customer,
+                           rapport_channel channel, const char *label, int64_t at) {
+    rapport_greeting *g = NULL;
+    check(rapport_engine_greet(engine, customer, channel, at, &g), "rapport_engine_greet");
+    rapport_greeting_kind kind;
+    check(rapport_greeting_get_kind(g, &kind), "rapport_greeting_get_kind");
+    printf("  %-6s %s\n", label, rapport_greeting_text(g));
+    printf("         %s (%s, score %.3f)\n", rapport_greeting_variant_id(g),
+           rapport_greeting_kind_name(kind), rapport_greeting_score(g));
+    printf("         why: %s\n", rapport_greeting_reason(g));
+    for (size_t i = 0; i < rapport_greeting_featured_products_len(g); i++)
+        printf("         %s %s\n", i == 0 ? "featuring" : "         ",
+               rapport_greeting_featured_product_id(g, i));
+    if (rapport_greeting_runners_up_len(g) > 0)
+        printf("         runner-up: %s (%s, score %.3f)\n", rapport_greeting_runner_up_text(g, 0),
+               rapport_greeting_runner_up_variant_id(g, 0), rapport_greeting_runner_up_score(g, 0));
+    rapport_greeting_free(g);
 }
 
 int main(int argc, char **argv) {
@@ -105,8 +124,19 @@ int main(int argc, char **argv) {
                rapport_recommendations_reason(recs, i));
     rapport_recommendations_free(recs);
 
-    /* Greeting: not in the library yet. Once it is, print it here, e.g.
-     *   rapport_greeting *g; rapport_engine_greet(engine, customer, as_of, NULL, &g); ... */
+    /* Greetings: the shipped English variants, scored for this customer. The sample has no
+     * names, so give the customer one to fill the {first_name} slot. */
+    size_t variants = 0;
+    check(rapport_engine_load_default_greetings(engine, &variants),
+          "rapport_engine_load_default_greetings");
+    check(rapport_engine_upsert_customer(engine, customer, "Amelia", "en-GB",
+                                         RAPPORT_CHANNEL_UNSPECIFIED),
+          "rapport_engine_upsert_customer");
+    check(rapport_engine_refresh_greetings(engine, as_of), "rapport_engine_refresh_greetings");
+    const int64_t at = as_of + 9 * 3600 + 30 * 60; /* 09:30 UTC */
+    printf("\ngreetings (%zu variants)\n", variants);
+    print_greeting(engine, customer, RAPPORT_CHANNEL_WEB, "web", at);
+    print_greeting(engine, customer, RAPPORT_CHANNEL_SMS, "sms", at);
 
     rapport_engine_free(engine);
     return 0;

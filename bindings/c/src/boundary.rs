@@ -50,6 +50,16 @@ pub enum rapport_status {
     Panic = 17,
     /// An error this version of the bindings does not classify (see the message).
     Unknown = 18,
+    /// A greeting template that does not parse (the message gives the variant and the
+    /// character position).
+    Template = 19,
+    /// A greeting variant that breaks a rule other than its template's syntax (blank or
+    /// duplicate id, unknown category, bad hours or audience, malformed variant JSON, …).
+    InvalidVariant = 20,
+    /// A greeting variant id that is not registered.
+    UnknownVariant = 21,
+    /// A survey answer outside its scale (NPS 0–10, CSAT 1–5, CES 1–7).
+    ScoreOutOfRange = 22,
 }
 
 impl rapport_status {
@@ -74,6 +84,10 @@ impl rapport_status {
             rapport_status::IndexOutOfRange => c"RAPPORT_STATUS_INDEX_OUT_OF_RANGE",
             rapport_status::Panic => c"RAPPORT_STATUS_PANIC",
             rapport_status::Unknown => c"RAPPORT_STATUS_UNKNOWN",
+            rapport_status::Template => c"RAPPORT_STATUS_TEMPLATE",
+            rapport_status::InvalidVariant => c"RAPPORT_STATUS_INVALID_VARIANT",
+            rapport_status::UnknownVariant => c"RAPPORT_STATUS_UNKNOWN_VARIANT",
+            rapport_status::ScoreOutOfRange => c"RAPPORT_STATUS_SCORE_OUT_OF_RANGE",
         }
     }
 }
@@ -115,6 +129,10 @@ impl From<Error> for FfiError {
             }
             Error::Serialize(_) => rapport_status::Serialize,
             Error::Io { .. } => rapport_status::Io,
+            Error::Template { .. } => rapport_status::Template,
+            Error::InvalidVariant { .. } => rapport_status::InvalidVariant,
+            Error::UnknownVariant(_) => rapport_status::UnknownVariant,
+            Error::ScoreOutOfRange { .. } => rapport_status::ScoreOutOfRange,
             // `Error` is non-exhaustive: variants added later still get a status and a message.
             _ => rapport_status::Unknown,
         };
@@ -329,6 +347,10 @@ pub extern "C" fn rapport_status_name(status: c_int) -> *const c_char {
             IndexOutOfRange,
             Panic,
             Unknown,
+            Template,
+            InvalidVariant,
+            UnknownVariant,
+            ScoreOutOfRange,
         ];
         all.iter()
             .find(|s| **s as c_int == status)
@@ -390,6 +412,35 @@ mod tests {
                 Error::UnknownCustomer("c".into()),
                 rapport_status::UnknownCustomer,
             ),
+            (
+                Error::Template {
+                    variant: "hi".into(),
+                    position: 3,
+                    message: "unclosed slot".into(),
+                },
+                rapport_status::Template,
+            ),
+            (
+                Error::InvalidVariant {
+                    variant: String::new(),
+                    message: "blank id".into(),
+                },
+                rapport_status::InvalidVariant,
+            ),
+            (
+                Error::UnknownVariant("nope".into()),
+                rapport_status::UnknownVariant,
+            ),
+            (
+                Error::ScoreOutOfRange {
+                    kind: "NPS",
+                    value: 11,
+                    min: 0,
+                    max: 10,
+                },
+                rapport_status::ScoreOutOfRange,
+            ),
+            // last: the check after the loop expects its message
             (Error::Empty("e".into()), rapport_status::Empty),
         ];
         for (e, want) in cases {
@@ -404,14 +455,14 @@ mod tests {
 
     #[test]
     fn status_names_cover_every_status() {
-        for code in 0..=18 {
+        for code in 0..=22 {
             // SAFETY: the function returns a static NUL-terminated string.
             let name = unsafe { CStr::from_ptr(rapport_status_name(code)) };
             assert!(name.to_str().unwrap().starts_with("RAPPORT_STATUS_"));
             assert!(!name.to_str().unwrap().contains("invalid"), "{code}");
         }
         // SAFETY: as above.
-        let bad = unsafe { CStr::from_ptr(rapport_status_name(19)) };
+        let bad = unsafe { CStr::from_ptr(rapport_status_name(23)) };
         assert_eq!(bad.to_str().unwrap(), "RAPPORT_STATUS_<invalid>");
     }
 }

@@ -5,13 +5,14 @@ use crate::boundary::{
     write_opt_out, write_out,
 };
 use crate::results::{
-    rapport_bytes, rapport_profile, rapport_recommendation_batch, rapport_recommendations,
-    rapport_similar,
+    rapport_bytes, rapport_greeting, rapport_profile, rapport_recommendation_batch,
+    rapport_recommendations, rapport_similar,
 };
 use rapport_core::als::AlsConfig;
+use rapport_core::greeting::Engagement;
 use rapport_core::{
     Channel, CustomerInfo, Engine, EngineConfig, IngestOptions, Product, Purchase,
-    RecommendOptions, Recorded, Timestamp,
+    RecommendOptions, Recorded, Score, Timestamp,
 };
 use std::ffi::{c_char, c_int};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -21,11 +22,12 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// with `rapport_engine_free`.
 ///
 /// Threading: a handle may be used from several threads at once. Reads (`recommend`,
-/// `recommend_batch`, `similar`, `profile`, `is_trained`, `save`, `to_bytes`) run concurrently;
-/// writes (`record_purchase`, `upsert_*`, `set_in_stock`, `read_csv_path`, `train`, `observe`)
-/// take an internal exclusive lock and wait for running reads. Only `rapport_engine_free` needs
-/// the caller's own synchronisation: no other call on the handle may run or start during or
-/// after it.
+/// `recommend_batch`, `similar`, `profile`, `greet`, `is_trained`, `save`, `to_bytes`) run
+/// concurrently; writes (`record_purchase`, `upsert_*`, `set_in_stock`, `read_csv_path`,
+/// `train`, `observe`, `load_default_greetings`, `add_greeting_variants_json`,
+/// `refresh_greetings`, `record_engagement`, `record_feedback`) take an internal exclusive lock
+/// and wait for running reads. Only `rapport_engine_free` needs the caller's own
+/// synchronisation: no other call on the handle may run or start during or after it.
 pub struct rapport_engine {
     inner: RwLock<Engine>,
 }
@@ -378,7 +380,8 @@ pub unsafe extern "C" fn rapport_engine_upsert_product(
     })
 }
 
-/// Where a customer is reached (`rapport_engine_upsert_customer`).
+/// Where a customer is reached (`rapport_engine_upsert_customer`) and the channel a greeting
+/// is rendered for (`rapport_engine_greet`).
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -395,6 +398,19 @@ pub enum rapport_channel {
     App = 4,
     /// A physical shop.
     InStore = 5,
+}
+
+/// A `rapport_channel` argument: `None` for `RAPPORT_CHANNEL_UNSPECIFIED`, an error for a
+/// value that is not a `rapport_channel`.
+fn channel_arg(channel: c_int) -> FfiResult<Option<Channel>> {
+    match channel {
+        0 => Ok(None),
+        1..=5 => Ok(Channel::ALL.get(channel as usize - 1).copied()),
+        other => Err(FfiError::new(
+            rapport_status::InvalidArgument,
+            format!("channel {other} is not a rapport_channel value"),
+        )),
+    }
 }
 
 /// Adds or updates what the shop knows about a customer besides purchases. A write.
@@ -423,16 +439,7 @@ pub unsafe extern "C" fn rapport_engine_upsert_customer(
                 opt_str_arg(locale, "locale")?,
             )
         };
-        let channel = match channel {
-            0 => None,
-            1..=5 => Some(Channel::ALL[channel as usize - 1]),
-            other => {
-                return Err(FfiError::new(
-                    rapport_status::InvalidArgument,
-                    format!("channel {other} is not a rapport_channel value"),
-                ));
-            }
-        };
+        let channel = channel_arg(channel)?;
         let info = CustomerInfo {
             id: id.to_owned(),
             first_name: first_name.map(str::to_owned),
@@ -776,10 +783,252 @@ pub unsafe extern "C" fn rapport_engine_profile(
     })
 }
 
-// Greetings: `rapport_engine_greet(engine, customer, as_of, options, rapport_greeting **out)`
-// belongs here, next to `rapport_engine_profile`, once the core crate has greetings. It will
-// return a library-owned `rapport_greeting` with accessors and `rapport_greeting_free`, like
-// the other results.
+/// Registers the English greeting variants shipped with the library (`data/greetings_en.json`:
+/// hellos per channel, win-back, post-purchase, replenishment and service-recovery messages),
+/// replacing registered variants with the same ids. A write.
+///
+/// * `added`: optional (NULL ignores it); receives how many variants were registered.
+///
+/// # Safety
+/// `engine` is NULL or live; `added` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_load_default_greetings(
+    engine: *mut rapport_engine,
+    added: *mut usize,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let n = unsafe { write(engine)? }.load_default_greetings()?;
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { write_opt_out(added, n) };
+        Ok(())
+    })
+}
+
+/// Registers greeting variants from a JSON array of variant objects, all or none, replacing
+/// registered variants with the same ids (their engagement is kept). The format is that of
+/// `data/greetings_en.json`: `id` and `template` (slots such as `{first_name|there}`,
+/// `{product}`, `{top_category}`) plus optional `kind`, `locale`, `audience`, `channels`,
+/// `featured_products`, `category`, `hours` and `boost`. A write.
+///
+/// Errors: `RAPPORT_STATUS_TEMPLATE` for a template that does not parse (the message gives the
+/// variant and the character position), `RAPPORT_STATUS_UNKNOWN_PRODUCT` for a featured product
+/// not in the catalog, `RAPPORT_STATUS_INVALID_VARIANT` for malformed JSON, unknown fields and
+/// every other broken rule (blank or duplicate id, unknown category, …).
+///
+/// * `json`: borrowed NUL-terminated UTF-8.
+/// * `added`: optional (NULL ignores it); receives how many variants were registered.
+///
+/// # Safety
+/// `engine` is NULL or live; `json` is NULL or NUL-terminated; `added` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_add_greeting_variants_json(
+    engine: *mut rapport_engine,
+    json: *const c_char,
+    added: *mut usize,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or NUL-terminated by the caller's contract.
+        let json = unsafe { str_arg(json, "json")? };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let n = unsafe { write(engine)? }.add_greeting_variants_json(json)?;
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { write_opt_out(added, n) };
+        Ok(())
+    })
+}
+
+/// Recomputes the greeting caches as of `as_of` (Unix seconds; later purchases are ignored):
+/// the customer base's RFM distributions (without them no customer is a champion and RFM
+/// audience conditions never match), every variant vector and every engagement-adjusted
+/// customer vector. Call it after `rapport_engine_train` and after bulk loading; until then
+/// `rapport_engine_greet` recomputes stale variant vectors on every call (correct, but slow).
+/// A write.
+///
+/// # Safety
+/// `engine` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_refresh_greetings(
+    engine: *mut rapport_engine,
+    as_of: i64,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or a live handle by the caller's contract.
+        unsafe { write(engine)? }.refresh_greetings(Timestamp(as_of))?;
+        Ok(())
+    })
+}
+
+/// The greeting for `customer` on `channel` at `at` (Unix seconds; the hour, in UTC, decides
+/// hour windows and `{part_of_day}`), with ranked runners-up. A read.
+///
+/// The eligible variants (channel, hours, locale, audience, the trigger of proactive kinds) are
+/// scored by the customer's factor vector against each variant's vector plus an audience prior,
+/// and the best is rendered from the customer's history up to `at`. A customer whose latest
+/// feedback is poor gets only service-recovery variants. An id the engine has never seen gets a
+/// generic greeting (`rapport_greeting_generic` is true); with no eligible variant a built-in
+/// greeting for the channel is used. Works before training too (every affinity is then 0).
+///
+/// Errors: `RAPPORT_STATUS_EMPTY` when no variant is registered (see
+/// `rapport_engine_load_default_greetings`), `RAPPORT_STATUS_INVALID_ARGUMENT` for an empty
+/// customer id and for a `channel` that is not a `rapport_channel` or is
+/// `RAPPORT_CHANNEL_UNSPECIFIED`.
+///
+/// * `customer`: borrowed id. `channel`: a `rapport_channel` value other than
+///   `RAPPORT_CHANNEL_UNSPECIFIED`.
+/// * `out`: receives a new greeting owned by the caller (free it with `rapport_greeting_free`),
+///   or NULL on failure.
+///
+/// # Safety
+/// Pointers are NULL or valid as described.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_greet(
+    engine: *const rapport_engine,
+    customer: *const c_char,
+    channel: c_int,
+    at: i64,
+    out: *mut *mut rapport_greeting,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { clear_out(out)? };
+        // SAFETY: NULL or NUL-terminated by the caller's contract.
+        let customer = unsafe { str_arg(customer, "customer")? };
+        let channel = channel_arg(channel)?.ok_or_else(|| {
+            FfiError::new(
+                rapport_status::InvalidArgument,
+                "a greeting needs a channel: RAPPORT_CHANNEL_UNSPECIFIED is not one",
+            )
+        })?;
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let g = unsafe { read(engine)? }.greet(customer, channel, Timestamp(at))?;
+        // SAFETY: checked non-NULL and writable above.
+        unsafe { out.write(rapport_greeting::boxed(g)) };
+        Ok(())
+    })
+}
+
+/// A customer's reaction to a greeting (`rapport_engine_record_engagement`).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum rapport_engagement {
+    /// The greeting was shown.
+    Impression = 0,
+    /// The customer clicked or tapped it.
+    Click = 1,
+    /// The customer bought after it.
+    Conversion = 2,
+}
+
+/// Records that `customer` saw, clicked or bought after greeting `variant` and, with a trained
+/// model, updates the variant's vector and the customer's engagement-adjusted vector at once,
+/// so the next `rapport_engine_greet` reflects it. Unknown customers are counted but do not
+/// teach the model. A write.
+///
+/// * `customer`, `variant`: borrowed ids (the variant id as in `rapport_greeting_variant_id`).
+/// * `event`: a `rapport_engagement` value.
+///
+/// Errors: `RAPPORT_STATUS_UNKNOWN_VARIANT` for a variant id that is not registered,
+/// `RAPPORT_STATUS_INVALID_ARGUMENT` for an empty customer id or an `event` that is not a
+/// `rapport_engagement`.
+///
+/// # Safety
+/// `engine` is NULL or live; `customer` and `variant` are NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_record_engagement(
+    engine: *mut rapport_engine,
+    customer: *const c_char,
+    variant: *const c_char,
+    event: c_int,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or NUL-terminated strings by the caller's contract.
+        let (customer, variant) =
+            unsafe { (str_arg(customer, "customer")?, str_arg(variant, "variant")?) };
+        let event = match event {
+            0 => Engagement::Impression,
+            1 => Engagement::Click,
+            2 => Engagement::Conversion,
+            other => {
+                return Err(FfiError::new(
+                    rapport_status::InvalidArgument,
+                    format!("event {other} is not a rapport_engagement value"),
+                ));
+            }
+        };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        unsafe { write(engine)? }.record_engagement(customer, variant, event)?;
+        Ok(())
+    })
+}
+
+/// The scale of a survey answer (`rapport_engine_record_feedback`).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum rapport_feedback_kind {
+    /// Net Promoter answer, 0–10 (0–6 is poor).
+    Nps = 0,
+    /// Customer satisfaction, 1–5 (1–2 is poor).
+    Csat = 1,
+    /// Customer effort, 1–7, higher is more effort (5–7 is poor).
+    Ces = 2,
+}
+
+/// Records a survey answer given by `customer` at `at` (Unix seconds). A poor answer puts the
+/// customer in service recovery: from `at` on, `rapport_engine_greet` gives them only
+/// service-recovery variants (an apology and help, never an offer) until a newer answer that is
+/// not poor or a purchase after the answer. Customers need not be in the purchase history.
+/// A write.
+///
+/// * `kind`: a `rapport_feedback_kind` value. `value`: the answer on that scale.
+///
+/// Errors: `RAPPORT_STATUS_SCORE_OUT_OF_RANGE` for a value outside the scale,
+/// `RAPPORT_STATUS_INVALID_ARGUMENT` for an empty customer id or a `kind` that is not a
+/// `rapport_feedback_kind`. Nothing is recorded then.
+///
+/// # Safety
+/// `engine` is NULL or live; `customer` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_record_feedback(
+    engine: *mut rapport_engine,
+    customer: *const c_char,
+    kind: c_int,
+    value: c_int,
+    at: i64,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or NUL-terminated by the caller's contract.
+        let customer = unsafe { str_arg(customer, "customer")? };
+        let scale: fn(u8) -> Score = match kind {
+            0 => Score::Nps,
+            1 => Score::Csat,
+            2 => Score::Ces,
+            other => {
+                return Err(FfiError::new(
+                    rapport_status::InvalidArgument,
+                    format!("kind {other} is not a rapport_feedback_kind value"),
+                ));
+            }
+        };
+        // Values that do not even fit the core's `u8` get the same status and wording.
+        let score = match u8::try_from(value) {
+            Ok(v) => scale(v),
+            Err(_) => {
+                let s = scale(0);
+                let (min, max) = s.range();
+                return Err(FfiError::new(
+                    rapport_status::ScoreOutOfRange,
+                    format!("{} score {value} is out of range {min}–{max}", s.kind()),
+                ));
+            }
+        };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        unsafe { write(engine)? }.record_feedback(customer, score, Timestamp(at))?;
+        Ok(())
+    })
+}
 
 /// Writes the whole engine (history, catalog, model) to `path` atomically in the versioned,
 /// checksummed model format. A read.

@@ -5,8 +5,11 @@
 //! borrowed from the object: valid until it is freed, never to be freed by the caller.
 
 use crate::boundary::{FfiResult, boundary, boundary_value, rapport_status, write_out};
+use crate::engine::rapport_channel;
 use rapport_core::engine::SimilarProduct;
-use rapport_core::{Catalog, Profile, Reason, Recommendations, Segment};
+use rapport_core::{
+    Catalog, Channel, Greeting, GreetingKind, Profile, Reason, Recommendations, Segment,
+};
 use std::ffi::{CString, c_char};
 
 /// A Rust string as a C string; interior NULs (never produced by rapport ids, but possible in
@@ -741,6 +744,371 @@ pub unsafe extern "C" fn rapport_profile_favourite_category_weight(
         unsafe { get(profile) }
             .and_then(|p| p.categories.get(i))
             .map_or(f64::NAN, |f| f.weight)
+    })
+}
+
+impl From<Channel> for rapport_channel {
+    fn from(c: Channel) -> Self {
+        match c {
+            Channel::Web => rapport_channel::Web,
+            Channel::Email => rapport_channel::Email,
+            Channel::Sms => rapport_channel::Sms,
+            Channel::App => rapport_channel::App,
+            Channel::InStore => rapport_channel::InStore,
+        }
+    }
+}
+
+/// What a greeting is for (see `rapport_greeting_kind_name`).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum rapport_greeting_kind {
+    /// An ordinary greeting.
+    Standard = 0,
+    /// Win-back: only for at-risk and lapsed customers.
+    WinBack = 1,
+    /// Thanks after a recent purchase, with complementary products.
+    PostPurchase = 2,
+    /// Reminder for a repeatedly bought product that is past its usual interval.
+    Replenishment = 3,
+    /// Apology and help after poor feedback; never an offer.
+    ServiceRecovery = 4,
+}
+
+impl From<GreetingKind> for rapport_greeting_kind {
+    fn from(k: GreetingKind) -> Self {
+        match k {
+            GreetingKind::Standard => rapport_greeting_kind::Standard,
+            GreetingKind::WinBack => rapport_greeting_kind::WinBack,
+            GreetingKind::PostPurchase => rapport_greeting_kind::PostPurchase,
+            GreetingKind::Replenishment => rapport_greeting_kind::Replenishment,
+            GreetingKind::ServiceRecovery => rapport_greeting_kind::ServiceRecovery,
+        }
+    }
+}
+
+/// The name of a greeting kind as used in variant files (`"standard"`, `"win-back"`,
+/// `"post-purchase"`, `"replenishment"`, `"service-recovery"`) as a static string, or NULL for
+/// a value that is not a kind. Never free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn rapport_greeting_kind_name(kind: std::ffi::c_int) -> *const c_char {
+    boundary_value(std::ptr::null(), || match kind {
+        0 => c"standard".as_ptr(),
+        1 => c"win-back".as_ptr(),
+        2 => c"post-purchase".as_ptr(),
+        3 => c"replenishment".as_ptr(),
+        4 => c"service-recovery".as_ptr(),
+        _ => std::ptr::null(),
+    })
+}
+
+struct RunnerUpItem {
+    variant: CString,
+    text: CString,
+    score: f32,
+    reason: CString,
+}
+
+/// The greeting chosen for one customer on one channel, with ranked runners-up.
+/// Library-owned; from `rapport_engine_greet`, freed with `rapport_greeting_free`.
+pub struct rapport_greeting {
+    customer: CString,
+    channel: rapport_channel,
+    variant: CString,
+    text: CString,
+    score: f32,
+    kind: rapport_greeting_kind,
+    reason: CString,
+    products: Vec<CString>,
+    runners_up: Vec<RunnerUpItem>,
+    generic: bool,
+    locale: CString,
+}
+
+impl rapport_greeting {
+    pub(crate) fn boxed(g: Greeting) -> *mut Self {
+        Box::into_raw(Box::new(rapport_greeting {
+            customer: c_string(&g.customer),
+            channel: g.channel.into(),
+            variant: c_string(&g.variant),
+            text: c_string(&g.text),
+            score: g.score,
+            kind: g.why.kind.into(),
+            reason: c_string(&g.why.to_string()),
+            products: g.products.iter().map(|p| c_string(p)).collect(),
+            runners_up: g
+                .runners_up
+                .iter()
+                .map(|r| RunnerUpItem {
+                    variant: c_string(&r.variant),
+                    text: c_string(&r.text),
+                    score: r.score,
+                    reason: c_string(&r.why.to_string()),
+                })
+                .collect(),
+            generic: g.generic,
+            locale: c_string(&g.locale),
+        }))
+    }
+
+    /// Borrows runner-up `i`.
+    ///
+    /// # Safety
+    /// `g` is NULL or live.
+    unsafe fn runner_up<'a>(g: *const Self, i: usize) -> Option<&'a RunnerUpItem> {
+        // SAFETY: forwarded contract.
+        unsafe { get(g) }.and_then(|g| g.runners_up.get(i))
+    }
+}
+
+/// Releases a greeting; NULL is a no-op. Strings borrowed from it become invalid.
+///
+/// # Safety
+/// `greeting` is NULL or a pointer from this library not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_free(greeting: *mut rapport_greeting) {
+    // SAFETY: forwarded contract.
+    unsafe { free(greeting) }
+}
+
+/// The customer id the greeting is for (borrowed; NULL for NULL).
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_customer_id(
+    greeting: *const rapport_greeting,
+) -> *const c_char {
+    boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(greeting) }.map_or(std::ptr::null(), |g| g.customer.as_ptr())
+    })
+}
+
+/// The channel the greeting was rendered for (`RAPPORT_CHANNEL_UNSPECIFIED` for NULL).
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_channel(
+    greeting: *const rapport_greeting,
+) -> rapport_channel {
+    boundary_value(rapport_channel::Unspecified, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(greeting) }.map_or(rapport_channel::Unspecified, |g| g.channel)
+    })
+}
+
+/// Id of the chosen variant (borrowed; `"builtin-…"` for the built-in greeting used when no
+/// registered variant was eligible; NULL for NULL).
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_variant_id(
+    greeting: *const rapport_greeting,
+) -> *const c_char {
+    boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(greeting) }.map_or(std::ptr::null(), |g| g.variant.as_ptr())
+    })
+}
+
+/// The rendered text (borrowed; NULL for NULL): HTML-escaped for web and e-mail, plain for SMS,
+/// app and in-store, cut on a word boundary for SMS (160 characters by default) and app.
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_text(greeting: *const rapport_greeting) -> *const c_char {
+    boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(greeting) }.map_or(std::ptr::null(), |g| g.text.as_ptr())
+    })
+}
+
+/// Score of the chosen variant (affinity + audience prior + boost); NaN for NULL.
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_score(greeting: *const rapport_greeting) -> f32 {
+    boundary_value(f32::NAN, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(greeting) }.map_or(f32::NAN, |g| g.score)
+    })
+}
+
+/// True when the customer is unknown to the engine and the greeting is a generic one (false
+/// for NULL).
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_generic(greeting: *const rapport_greeting) -> bool {
+    boundary_value(false, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(greeting) }.is_some_and(|g| g.generic)
+    })
+}
+
+/// Locale of the chosen variant (`"en"`, `"en-GB"`, …; borrowed; NULL for NULL).
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_locale(
+    greeting: *const rapport_greeting,
+) -> *const c_char {
+    boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(greeting) }.map_or(std::ptr::null(), |g| g.locale.as_ptr())
+    })
+}
+
+/// Why the variant was chosen, as English text (`"standard for an active customer · affinity
+/// +0.412 (category) + audience prior 0.15"`, plus what triggered a proactive kind); borrowed;
+/// NULL for NULL.
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_reason(
+    greeting: *const rapport_greeting,
+) -> *const c_char {
+    boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(greeting) }.map_or(std::ptr::null(), |g| g.reason.as_ptr())
+    })
+}
+
+/// Kind of the chosen variant; writes it to `*out`.
+///
+/// # Safety
+/// `greeting` is NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_get_kind(
+    greeting: *const rapport_greeting,
+    out: *mut rapport_greeting_kind,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or live by the caller's contract.
+        let g =
+            unsafe { get(greeting) }.ok_or_else(|| crate::boundary::FfiError::null("greeting"))?;
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { write_out(out, g.kind, "out") }
+    })
+}
+
+/// Number of featured products, best first (0 for NULL or when the variant features none).
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_featured_products_len(
+    greeting: *const rapport_greeting,
+) -> usize {
+    boundary_value(0, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(greeting) }.map_or(0, |g| g.products.len())
+    })
+}
+
+/// Id of featured product `i` (borrowed; NULL when out of range).
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_featured_product_id(
+    greeting: *const rapport_greeting,
+    i: usize,
+) -> *const c_char {
+    boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(greeting) }
+            .and_then(|g| g.products.get(i))
+            .map_or(std::ptr::null(), |p| p.as_ptr())
+    })
+}
+
+/// Number of runners-up: the next eligible variants, best first, for A/B tests (up to 3; 0 for
+/// NULL).
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_runners_up_len(
+    greeting: *const rapport_greeting,
+) -> usize {
+    boundary_value(0, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(greeting) }.map_or(0, |g| g.runners_up.len())
+    })
+}
+
+/// Variant id of runner-up `i` (0 = best; borrowed; NULL when out of range).
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_runner_up_variant_id(
+    greeting: *const rapport_greeting,
+    i: usize,
+) -> *const c_char {
+    boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { rapport_greeting::runner_up(greeting, i) }
+            .map_or(std::ptr::null(), |r| r.variant.as_ptr())
+    })
+}
+
+/// Rendered text of runner-up `i`, escaped and cut like `rapport_greeting_text` (borrowed;
+/// NULL when out of range).
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_runner_up_text(
+    greeting: *const rapport_greeting,
+    i: usize,
+) -> *const c_char {
+    boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { rapport_greeting::runner_up(greeting, i) }
+            .map_or(std::ptr::null(), |r| r.text.as_ptr())
+    })
+}
+
+/// Score of runner-up `i` (at most the chosen greeting's score); NaN when out of range.
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_runner_up_score(
+    greeting: *const rapport_greeting,
+    i: usize,
+) -> f32 {
+    boundary_value(f32::NAN, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { rapport_greeting::runner_up(greeting, i) }.map_or(f32::NAN, |r| r.score)
+    })
+}
+
+/// Why runner-up `i` ranked where it did, as `rapport_greeting_reason` (borrowed; NULL when out
+/// of range).
+///
+/// # Safety
+/// `greeting` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_greeting_runner_up_reason(
+    greeting: *const rapport_greeting,
+    i: usize,
+) -> *const c_char {
+    boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { rapport_greeting::runner_up(greeting, i) }
+            .map_or(std::ptr::null(), |r| r.reason.as_ptr())
     })
 }
 

@@ -103,6 +103,13 @@ static void test_misc(void) {
     CHECK(streq(rapport_status_name(12345), "RAPPORT_STATUS_<invalid>"));
     CHECK(streq(rapport_segment_name(RAPPORT_SEGMENT_AT_RISK), "at-risk"));
     CHECK(rapport_segment_name(99) == NULL);
+    CHECK(streq(rapport_status_name(RAPPORT_STATUS_TEMPLATE), "RAPPORT_STATUS_TEMPLATE"));
+    CHECK(streq(rapport_status_name(RAPPORT_STATUS_SCORE_OUT_OF_RANGE),
+                "RAPPORT_STATUS_SCORE_OUT_OF_RANGE"));
+    CHECK(streq(rapport_greeting_kind_name(RAPPORT_GREETING_KIND_SERVICE_RECOVERY),
+                "service-recovery"));
+    CHECK(streq(rapport_greeting_kind_name(RAPPORT_GREETING_KIND_WIN_BACK), "win-back"));
+    CHECK(rapport_greeting_kind_name(5) == NULL && rapport_greeting_kind_name(-1) == NULL);
 }
 
 static void test_free_null_is_noop(void) {
@@ -119,6 +126,21 @@ static void test_free_null_is_noop(void) {
     CHECK(rapport_bytes_data(NULL) == NULL && rapport_bytes_len(NULL) == 0);
     CHECK(rapport_recommendation_batch_get(NULL, 0) == NULL);
     CHECK(rapport_profile_customer_id(NULL) == NULL);
+    rapport_greeting_free(NULL);
+    CHECK(rapport_greeting_customer_id(NULL) == NULL && rapport_greeting_variant_id(NULL) == NULL);
+    CHECK(rapport_greeting_text(NULL) == NULL && rapport_greeting_locale(NULL) == NULL);
+    CHECK(rapport_greeting_reason(NULL) == NULL && isnan(rapport_greeting_score(NULL)));
+    CHECK(!rapport_greeting_generic(NULL));
+    CHECK(rapport_greeting_channel(NULL) == RAPPORT_CHANNEL_UNSPECIFIED);
+    CHECK(rapport_greeting_featured_products_len(NULL) == 0);
+    CHECK(rapport_greeting_featured_product_id(NULL, 0) == NULL);
+    CHECK(rapport_greeting_runners_up_len(NULL) == 0);
+    CHECK(rapport_greeting_runner_up_variant_id(NULL, 0) == NULL);
+    CHECK(rapport_greeting_runner_up_text(NULL, 0) == NULL);
+    CHECK(rapport_greeting_runner_up_reason(NULL, 0) == NULL);
+    CHECK(isnan(rapport_greeting_runner_up_score(NULL, 0)));
+    rapport_greeting_kind kind = RAPPORT_GREETING_KIND_STANDARD;
+    CHECK_STATUS(rapport_greeting_get_kind(NULL, &kind), RAPPORT_STATUS_NULL_ARGUMENT);
 }
 
 static void test_null_arguments(void) {
@@ -604,6 +626,338 @@ static void test_threads(rapport_engine *e) {
     for (int i = 0; i < 3; i++) CHECK(readers[i].ok == 20);
 }
 
+/* Two shop-specific variants for the tea and coffee shop: one by category, one by products. */
+static const char SHOP_VARIANTS[] =
+    "[{\"id\": \"tea-time\", \"category\": \"tea\","
+    "  \"template\": \"{first_name|Hello}, time for tea: {product}?\"},"
+    " {\"id\": \"coffee-corner\","
+    "  \"featured_products\": [\"espresso\", \"grinder\", \"mocha-pot\", \"coffee-mugs\"],"
+    "  \"template\": \"{first_name|Hello}, fresh from the coffee corner: {product}.\"}]";
+
+/* Greets and checks the status; the caller frees the result. */
+static rapport_greeting *greet(rapport_engine *e, const char *customer, int channel, int64_t at) {
+    rapport_greeting *g = NULL;
+    OK(rapport_engine_greet(e, customer, channel, at, &g));
+    return g;
+}
+
+static rapport_greeting_kind kind_of(const rapport_greeting *g) {
+    rapport_greeting_kind kind = RAPPORT_GREETING_KIND_STANDARD;
+    OK(rapport_greeting_get_kind(g, &kind));
+    return kind;
+}
+
+/* Index of the runner-up with this variant id, or -1. */
+static long runner_up(const rapport_greeting *g, const char *variant) {
+    for (size_t i = 0; i < rapport_greeting_runners_up_len(g); i++)
+        if (streq(rapport_greeting_runner_up_variant_id(g, i), variant)) return (long)i;
+    return -1;
+}
+
+static void test_greeting_errors(void) {
+    const char bad[] = {'c', (char)0xff, (char)0xfe, 0};
+    const int64_t at = 40 * DAY + 9 * 3600;
+    rapport_engine *e = NULL;
+    OK(rapport_engine_new(NULL, &e));
+    rapport_greeting *g = (rapport_greeting *)0x1; /* overwritten with NULL by a failed call */
+
+    /* nothing registered yet */
+    CHECK_STATUS(rapport_engine_greet(e, "ann", RAPPORT_CHANNEL_WEB, at, &g), RAPPORT_STATUS_EMPTY);
+    CHECK(g == NULL);
+    CHECK(strstr(last_error(), "no greeting variants") != NULL);
+
+    /* NULL pointers */
+    CHECK_STATUS(rapport_engine_load_default_greetings(NULL, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_add_greeting_variants_json(NULL, "[]", NULL),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_add_greeting_variants_json(e, NULL, NULL),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(last_error(), "json is NULL") != NULL);
+    CHECK_STATUS(rapport_engine_refresh_greetings(NULL, at), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_greet(NULL, "ann", RAPPORT_CHANNEL_WEB, at, &g),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_greet(e, NULL, RAPPORT_CHANNEL_WEB, at, &g),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_greet(e, "ann", RAPPORT_CHANNEL_WEB, at, NULL),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_record_engagement(NULL, "ann", "hello-web",
+                                                  RAPPORT_ENGAGEMENT_CLICK),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_record_engagement(e, NULL, "hello-web", RAPPORT_ENGAGEMENT_CLICK),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_record_engagement(e, "ann", NULL, RAPPORT_ENGAGEMENT_CLICK),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(last_error(), "variant is NULL") != NULL);
+    CHECK_STATUS(rapport_engine_record_feedback(NULL, "ann", RAPPORT_FEEDBACK_KIND_NPS, 9, at),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_record_feedback(e, NULL, RAPPORT_FEEDBACK_KIND_NPS, 9, at),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+
+    size_t added = 0;
+    OK(rapport_engine_load_default_greetings(e, &added));
+    CHECK(added > 0);
+    size_t again = 0;
+    OK(rapport_engine_load_default_greetings(e, &again)); /* replaces, never duplicates */
+    CHECK(again == added);
+    OK(rapport_engine_load_default_greetings(e, NULL)); /* the count is optional */
+
+    /* channels: only rapport_channel values, and a greeting needs a real one */
+    const int bad_channels[] = {RAPPORT_CHANNEL_UNSPECIFIED, 6, -1, 1000};
+    for (size_t i = 0; i < sizeof bad_channels / sizeof bad_channels[0]; i++) {
+        g = (rapport_greeting *)0x1;
+        CHECK_STATUS(rapport_engine_greet(e, "ann", bad_channels[i], at, &g),
+                     RAPPORT_STATUS_INVALID_ARGUMENT);
+        CHECK(g == NULL);
+        CHECK(strstr(last_error(), "channel") != NULL);
+    }
+
+    /* invalid UTF-8 and empty ids */
+    CHECK_STATUS(rapport_engine_greet(e, bad, RAPPORT_CHANNEL_WEB, at, &g),
+                 RAPPORT_STATUS_INVALID_UTF8);
+    CHECK(strstr(last_error(), "customer is not valid UTF-8") != NULL);
+    CHECK_STATUS(rapport_engine_greet(e, "", RAPPORT_CHANNEL_WEB, at, &g),
+                 RAPPORT_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(rapport_engine_record_engagement(e, "ann", bad, RAPPORT_ENGAGEMENT_CLICK),
+                 RAPPORT_STATUS_INVALID_UTF8);
+    CHECK(strstr(last_error(), "variant is not valid UTF-8") != NULL);
+    CHECK_STATUS(rapport_engine_record_engagement(e, bad, "hello-web", RAPPORT_ENGAGEMENT_CLICK),
+                 RAPPORT_STATUS_INVALID_UTF8);
+    CHECK_STATUS(rapport_engine_record_engagement(e, "", "hello-web", RAPPORT_ENGAGEMENT_CLICK),
+                 RAPPORT_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(rapport_engine_record_feedback(e, bad, RAPPORT_FEEDBACK_KIND_NPS, 9, at),
+                 RAPPORT_STATUS_INVALID_UTF8);
+    CHECK_STATUS(rapport_engine_record_feedback(e, "", RAPPORT_FEEDBACK_KIND_NPS, 9, at),
+                 RAPPORT_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(rapport_engine_add_greeting_variants_json(e, bad, NULL),
+                 RAPPORT_STATUS_INVALID_UTF8);
+
+    /* engagement: unknown variants and events */
+    CHECK_STATUS(rapport_engine_record_engagement(e, "ann", "no-such-variant",
+                                                  RAPPORT_ENGAGEMENT_IMPRESSION),
+                 RAPPORT_STATUS_UNKNOWN_VARIANT);
+    CHECK(strstr(last_error(), "no-such-variant") != NULL);
+    CHECK_STATUS(rapport_engine_record_engagement(e, "ann", "hello-web", 3),
+                 RAPPORT_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "event 3") != NULL);
+    CHECK_STATUS(rapport_engine_record_engagement(e, "ann", "hello-web", -1),
+                 RAPPORT_STATUS_INVALID_ARGUMENT);
+    /* a customer the engine has never seen is counted, not rejected */
+    OK(rapport_engine_record_engagement(e, "ann", "hello-web", RAPPORT_ENGAGEMENT_IMPRESSION));
+    OK(rapport_engine_record_engagement(e, "ann", "hello-web", RAPPORT_ENGAGEMENT_CONVERSION));
+
+    /* feedback: each scale's range, values beyond a byte, unknown kinds */
+    CHECK_STATUS(rapport_engine_record_feedback(e, "ann", RAPPORT_FEEDBACK_KIND_NPS, 11, at),
+                 RAPPORT_STATUS_SCORE_OUT_OF_RANGE);
+    CHECK(streq(last_error(), "NPS score 11 is out of range 0–10"));
+    CHECK_STATUS(rapport_engine_record_feedback(e, "ann", RAPPORT_FEEDBACK_KIND_CSAT, 0, at),
+                 RAPPORT_STATUS_SCORE_OUT_OF_RANGE);
+    CHECK_STATUS(rapport_engine_record_feedback(e, "ann", RAPPORT_FEEDBACK_KIND_CSAT, 6, at),
+                 RAPPORT_STATUS_SCORE_OUT_OF_RANGE);
+    CHECK_STATUS(rapport_engine_record_feedback(e, "ann", RAPPORT_FEEDBACK_KIND_CES, 8, at),
+                 RAPPORT_STATUS_SCORE_OUT_OF_RANGE);
+    CHECK(streq(last_error(), "CES score 8 is out of range 1–7"));
+    CHECK_STATUS(rapport_engine_record_feedback(e, "ann", RAPPORT_FEEDBACK_KIND_NPS, 266, at),
+                 RAPPORT_STATUS_SCORE_OUT_OF_RANGE); /* 266 would be 10 if cut to a byte */
+    CHECK(streq(last_error(), "NPS score 266 is out of range 0–10"));
+    CHECK_STATUS(rapport_engine_record_feedback(e, "ann", RAPPORT_FEEDBACK_KIND_NPS, -1, at),
+                 RAPPORT_STATUS_SCORE_OUT_OF_RANGE);
+    CHECK_STATUS(rapport_engine_record_feedback(e, "ann", 3, 5, at),
+                 RAPPORT_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "kind 3") != NULL);
+    OK(rapport_engine_record_feedback(e, "zoe", RAPPORT_FEEDBACK_KIND_NPS, 0, at));
+    OK(rapport_engine_record_feedback(e, "zoe", RAPPORT_FEEDBACK_KIND_CSAT, 5, at));
+    OK(rapport_engine_record_feedback(e, "zoe", RAPPORT_FEEDBACK_KIND_CES, 1, at));
+
+    /* variants: template errors with their position, broken rules, all or none */
+    const char unclosed[] = "[{\"id\": \"broken\", \"template\": \"Hi {first_name\"}]";
+    added = 99;
+    CHECK_STATUS(rapport_engine_add_greeting_variants_json(e, unclosed, &added),
+                 RAPPORT_STATUS_TEMPLATE);
+    CHECK(added == 99); /* untouched on failure */
+    CHECK(strstr(last_error(), "\"broken\"") && strstr(last_error(), "character"));
+    CHECK_STATUS(rapport_engine_add_greeting_variants_json(e, "[{\"id\": ", NULL),
+                 RAPPORT_STATUS_INVALID_VARIANT);
+    CHECK(strstr(last_error(), "malformed variant JSON") != NULL);
+    CHECK_STATUS(rapport_engine_add_greeting_variants_json(
+                     e, "[{\"id\": \" \", \"template\": \"Hi\"}]", NULL),
+                 RAPPORT_STATUS_INVALID_VARIANT);
+    CHECK_STATUS(rapport_engine_add_greeting_variants_json(
+                     e, "[{\"id\": \"x\", \"template\": \"Hi\", \"colour\": \"red\"}]", NULL),
+                 RAPPORT_STATUS_INVALID_VARIANT);
+    CHECK_STATUS(rapport_engine_add_greeting_variants_json(
+                     e,
+                     "[{\"id\": \"x\", \"template\": \"Hi\", \"featured_products\": [\"nope\"]}]",
+                     NULL),
+                 RAPPORT_STATUS_UNKNOWN_PRODUCT);
+    const char one_bad[] = "[{\"id\": \"fine\", \"template\": \"Hello {first_name|there}\"},"
+                           " {\"id\": \"fine\", \"template\": \"Hello again\"}]";
+    CHECK_STATUS(rapport_engine_add_greeting_variants_json(e, one_bad, NULL),
+                 RAPPORT_STATUS_INVALID_VARIANT);
+    CHECK(strstr(last_error(), "duplicate id") != NULL);
+    /* nothing of the failed list was registered */
+    CHECK_STATUS(rapport_engine_record_engagement(e, "ann", "fine", RAPPORT_ENGAGEMENT_CLICK),
+                 RAPPORT_STATUS_UNKNOWN_VARIANT);
+    OK(rapport_engine_add_greeting_variants_json(e, "[]", &added));
+    CHECK(added == 0);
+
+    /* untrained engine: greetings work, with the customer's name */
+    OK(rapport_engine_upsert_customer(e, "ann", "Ann", "en-GB", RAPPORT_CHANNEL_SMS));
+    g = greet(e, "ann", RAPPORT_CHANNEL_SMS, at);
+    CHECK(streq(rapport_greeting_variant_id(g), "hello-sms"));
+    CHECK(streq(rapport_greeting_text(g), "Hi Ann, thanks for shopping with us."));
+    CHECK(strstr(rapport_greeting_reason(g), "for a new customer") != NULL);
+    CHECK(!rapport_greeting_generic(g));
+    CHECK(rapport_greeting_channel(g) == RAPPORT_CHANNEL_SMS);
+    rapport_greeting_free(g);
+    rapport_engine_free(e);
+}
+
+static void test_greetings(void) {
+    rapport_engine *e = shop();
+    OK(rapport_engine_train(e, NULL, NULL, NULL));
+    OK(rapport_engine_upsert_customer(e, "t1", "Ann", "en-GB", RAPPORT_CHANNEL_UNSPECIFIED));
+    OK(rapport_engine_upsert_customer(e, "c7", "Bob", NULL, RAPPORT_CHANNEL_EMAIL));
+    size_t added = 0;
+    OK(rapport_engine_load_default_greetings(e, NULL));
+    OK(rapport_engine_add_greeting_variants_json(e, SHOP_VARIANTS, &added));
+    CHECK(added == 2);
+    const int64_t at = 40 * DAY + 9 * 3600 + 1800; /* 09:30 UTC, 35 days after t1's last order */
+    OK(rapport_engine_refresh_greetings(e, at));
+
+    /* a tea drinker gets the tea variant, with her name and a tea product she has not bought */
+    rapport_greeting *g = greet(e, "t1", RAPPORT_CHANNEL_WEB, at);
+    CHECK(streq(rapport_greeting_customer_id(g), "t1"));
+    CHECK(rapport_greeting_channel(g) == RAPPORT_CHANNEL_WEB);
+    CHECK(streq(rapport_greeting_variant_id(g), "tea-time"));
+    CHECK(kind_of(g) == RAPPORT_GREETING_KIND_STANDARD);
+    const char *text = rapport_greeting_text(g);
+    CHECK(text && strncmp(text, "Ann, time for tea: ", 19) == 0);
+    CHECK(!rapport_greeting_generic(g));
+    CHECK(streq(rapport_greeting_locale(g), "en"));
+    CHECK(strstr(rapport_greeting_reason(g), "affinity") != NULL);
+    CHECK(strstr(rapport_greeting_reason(g), "(category)") != NULL);
+    float score = rapport_greeting_score(g);
+    CHECK(score > 0.3f);
+    size_t n = rapport_greeting_featured_products_len(g);
+    CHECK(n >= 1);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = rapport_greeting_featured_product_id(g, i);
+        CHECK(p && (streq(p, "green-tea") || streq(p, "tea-cups"))); /* t1 owns the others */
+    }
+    CHECK(text && n > 0 && strstr(text, rapport_greeting_featured_product_id(g, 0)) != NULL);
+    CHECK(rapport_greeting_featured_product_id(g, n) == NULL);
+    /* runners-up: ranked below the winner, each with its own text and reason */
+    size_t r = rapport_greeting_runners_up_len(g);
+    CHECK(r == 3);
+    float previous = score;
+    for (size_t i = 0; i < r; i++) {
+        CHECK(rapport_greeting_runner_up_score(g, i) <= previous);
+        previous = rapport_greeting_runner_up_score(g, i);
+        CHECK(rapport_greeting_runner_up_text(g, i) && rapport_greeting_runner_up_reason(g, i));
+        CHECK(!streq(rapport_greeting_runner_up_variant_id(g, i), "tea-time"));
+    }
+    CHECK(rapport_greeting_runner_up_variant_id(g, r) == NULL);
+    CHECK(isnan(rapport_greeting_runner_up_score(g, r)));
+    CHECK(rapport_greeting_runner_up_text(g, r) == NULL);
+    /* she is at risk (35 days quiet): the win-back message runs up, HTML-escaped on the web */
+    long wb = runner_up(g, "win-back");
+    CHECK(wb >= 0);
+    if (wb >= 0) {
+        CHECK(strstr(rapport_greeting_runner_up_text(g, (size_t)wb), "We&#39;ve missed you, Ann!"));
+        CHECK(strstr(rapport_greeting_runner_up_reason(g, (size_t)wb), "35 days"));
+    }
+    rapport_greeting_free(g);
+    /* the app renders plain text */
+    g = greet(e, "t1", RAPPORT_CHANNEL_APP, at);
+    wb = runner_up(g, "win-back");
+    CHECK(wb >= 0 && strstr(rapport_greeting_runner_up_text(g, (size_t)wb), "We've missed you"));
+    rapport_greeting_free(g);
+
+    /* a coffee drinker gets the coffee variant with a coffee product; SMS stays short */
+    g = greet(e, "c7", RAPPORT_CHANNEL_EMAIL, at);
+    CHECK(streq(rapport_greeting_variant_id(g), "coffee-corner"));
+    CHECK(strstr(rapport_greeting_text(g), "Bob") != NULL);
+    CHECK(strstr(rapport_greeting_reason(g), "featured products") != NULL);
+    CHECK(rapport_greeting_featured_products_len(g) >= 1);
+    rapport_greeting_free(g);
+    g = greet(e, "c7", RAPPORT_CHANNEL_SMS, at);
+    CHECK(strlen(rapport_greeting_text(g)) <= 160 && strstr(rapport_greeting_text(g), "Bob"));
+    rapport_greeting_free(g);
+
+    /* an unknown visitor: a generic hello for the channel, every slot filled by its fallback */
+    g = greet(e, "visitor-1", RAPPORT_CHANNEL_WEB, at);
+    CHECK(rapport_greeting_generic(g));
+    CHECK(streq(rapport_greeting_variant_id(g), "hello-web"));
+    text = rapport_greeting_text(g);
+    CHECK(text && strstr(text, "Hello there") && !strchr(text, '{'));
+    CHECK(kind_of(g) == RAPPORT_GREETING_KIND_STANDARD);
+    rapport_greeting_free(g);
+    g = greet(e, "visitor-1", RAPPORT_CHANNEL_IN_STORE, at);
+    CHECK(rapport_greeting_generic(g) && streq(rapport_greeting_variant_id(g), "hello-in-store"));
+    rapport_greeting_free(g);
+
+    /* a poor NPS switches her to an apology on every channel, never an offer */
+    OK(rapport_engine_record_feedback(e, "t1", RAPPORT_FEEDBACK_KIND_NPS, 3, at - DAY));
+    g = greet(e, "t1", RAPPORT_CHANNEL_WEB, at);
+    CHECK(kind_of(g) == RAPPORT_GREETING_KIND_SERVICE_RECOVERY);
+    CHECK(streq(rapport_greeting_variant_id(g), "recovery"));
+    CHECK(strstr(rapport_greeting_text(g), "Ann") && strstr(rapport_greeting_text(g), "sorry"));
+    CHECK(strstr(rapport_greeting_reason(g), "NPS 3") != NULL);
+    CHECK(rapport_greeting_featured_products_len(g) == 0);
+    for (size_t i = 0; i < rapport_greeting_runners_up_len(g); i++)
+        CHECK(strstr(rapport_greeting_runner_up_reason(g, i), "service-recovery") != NULL);
+    rapport_greeting_free(g);
+    g = greet(e, "t1", RAPPORT_CHANNEL_SMS, at);
+    CHECK(streq(rapport_greeting_variant_id(g), "recovery-sms"));
+    CHECK(kind_of(g) == RAPPORT_GREETING_KIND_SERVICE_RECOVERY);
+    rapport_greeting_free(g);
+    /* a good answer later ends it; a poor one after the greeting time does not count yet */
+    OK(rapport_engine_record_feedback(e, "t1", RAPPORT_FEEDBACK_KIND_NPS, 9, at - 3600));
+    OK(rapport_engine_record_feedback(e, "t1", RAPPORT_FEEDBACK_KIND_CSAT, 1, at + DAY));
+    g = greet(e, "t1", RAPPORT_CHANNEL_WEB, at);
+    CHECK(streq(rapport_greeting_variant_id(g), "tea-time"));
+    rapport_greeting_free(g);
+    g = greet(e, "t1", RAPPORT_CHANNEL_WEB, at + 2 * DAY);
+    CHECK(kind_of(g) == RAPPORT_GREETING_KIND_SERVICE_RECOVERY);
+    rapport_greeting_free(g);
+
+    /* engagement: tea drinkers keep clicking the coffee greeting, and it becomes hers */
+    for (int round = 0; round < 9; round++)
+        for (int c = 0; c < 6; c++) {
+            char name[8];
+            snprintf(name, sizeof name, "t%d", c);
+            OK(rapport_engine_record_engagement(e, name, "coffee-corner",
+                                                RAPPORT_ENGAGEMENT_IMPRESSION));
+            if (round == 0)
+                OK(rapport_engine_record_engagement(e, name, "coffee-corner",
+                                                    RAPPORT_ENGAGEMENT_CLICK));
+        }
+    g = greet(e, "t1", RAPPORT_CHANNEL_WEB, at);
+    CHECK(streq(rapport_greeting_variant_id(g), "coffee-corner"));
+    CHECK(strstr(rapport_greeting_reason(g), "learned from 54 impressions, 6 clicks") != NULL);
+    CHECK(rapport_greeting_score(g) > score);
+    CHECK(runner_up(g, "tea-time") == 0); /* the former winner is now the first alternative */
+    rapport_greeting_free(g);
+
+    /* variants, engagement and feedback travel with the model */
+    rapport_bytes *bytes = NULL;
+    OK(rapport_engine_to_bytes(e, &bytes));
+    rapport_engine *back = NULL;
+    OK(rapport_engine_from_bytes(rapport_bytes_data(bytes), rapport_bytes_len(bytes), &back));
+    rapport_bytes_free(bytes);
+    rapport_greeting *a = greet(e, "t1", RAPPORT_CHANNEL_EMAIL, at);
+    rapport_greeting *b = greet(back, "t1", RAPPORT_CHANNEL_EMAIL, at);
+    CHECK(streq(rapport_greeting_variant_id(a), rapport_greeting_variant_id(b)));
+    CHECK(streq(rapport_greeting_text(a), rapport_greeting_text(b)));
+    rapport_greeting_free(a);
+    rapport_greeting_free(b);
+    b = greet(back, "t1", RAPPORT_CHANNEL_EMAIL, at + 2 * DAY);
+    CHECK(kind_of(b) == RAPPORT_GREETING_KIND_SERVICE_RECOVERY);
+    rapport_greeting_free(b);
+    rapport_engine_free(back);
+    rapport_engine_free(e);
+}
+
 int main(void) {
     test_misc();
     test_free_null_is_noop();
@@ -614,6 +968,8 @@ int main(void) {
     test_last_error_buffer();
     test_last_error_is_thread_local();
     test_csv();
+    test_greeting_errors();
+    test_greetings();
 
     rapport_engine *e = shop();
     OK(rapport_engine_train(e, NULL, NULL, NULL));
