@@ -89,6 +89,31 @@ fn model(users: usize, items: usize, f: usize) -> Recommender {
     Recommender::train(&m, &cfg).unwrap()
 }
 
+/// 64 customers over 100k × 64 on one thread: one by one, and eight per pass over the table.
+fn tiled(c: &mut Criterion) {
+    let mut group = c.benchmark_group("top10_64_queries");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    let items = random(100_000, 64, 1);
+    let queries = random(64, 64, 2);
+    let refs: Vec<&[f32]> = queries.outer_iter().map(|q| q.to_slice().unwrap()).collect();
+    let table = QuantizedItems::new(items.view()).unwrap();
+    group.throughput(Throughput::Elements(64));
+    group.bench_function("one_by_one_100000x64", |b| {
+        b.iter(|| {
+            refs.iter()
+                .map(|q| table.top_k(items.view(), q, 10, None))
+                .collect::<Vec<_>>()
+        })
+    });
+    group.bench_function("eight_per_pass_100000x64", |b| {
+        b.iter(|| black_box(table.top_k_many(items.view(), &refs, 10, &[])))
+    });
+    group.finish();
+}
+
 fn batch(c: &mut Criterion) {
     let mut group = c.benchmark_group("top10_batch");
     group
@@ -170,5 +195,5 @@ fn als(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, single, batch, fold_in, als);
+criterion_group!(benches, single, tiled, batch, fold_in, als);
 criterion_main!(benches);

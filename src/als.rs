@@ -529,6 +529,33 @@ impl Factors {
         }
     }
 
+    /// [`Factors::top_k_items`] for many queries; `excludes` is empty or one per query.
+    pub fn top_k_items_many(
+        &self,
+        queries: &[&[f32]],
+        k: usize,
+        excludes: &[Option<&Bitset>],
+    ) -> Vec<Vec<Scored>> {
+        let view = self.items.view();
+        let table = if self.items.nrows() < QUANTIZED_SCAN_MIN_ITEMS
+            || k.saturating_mul(16) > self.items.nrows()
+        {
+            None
+        } else {
+            self.item_table
+                .get_or_init(|| QuantizedItems::new(view))
+                .as_ref()
+        };
+        match table {
+            Some(t) => t.top_k_many(view, queries, k, excludes),
+            None => queries
+                .iter()
+                .enumerate()
+                .map(|(i, q)| top_k(view, q, k, excludes.get(i).copied().flatten()))
+                .collect(),
+        }
+    }
+
     /// All product vectors, row-major `items × factors`.
     pub fn items(&self) -> &Array2<f32> {
         &self.items

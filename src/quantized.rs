@@ -23,6 +23,8 @@ use ndarray::ArrayView2;
 const GROUP: usize = 8;
 /// Bytes of one group for one pair of dimensions.
 const PAIR_BYTES: usize = 2 * GROUP;
+/// Queries per pass in [`QuantizedItems::top_k_many`].
+const TILE: usize = 8;
 
 /// Margin for f32 rounding per dimension, in units of `s·‖q‖₁`: the exact f32 dot product
 /// may be off by `f · 2⁻²⁴ · Σ|qₐ xₐ|` with `|xₐ| ≤ 127·s`, and the approximate score by a few
@@ -185,9 +187,82 @@ impl QuantizedItems {
             Some(kern) => self.scan(kern, &q, &mut shortlist),
             None => self.scan(Portable, &q, &mut shortlist),
         }
-        let threshold = shortlist.lower.threshold();
+        self.rescore(data, query, k, shortlist, simd)
+    }
+
+    /// [`QuantizedItems::top_k`] for many queries at once: eight queries share each pass over
+    /// the codes, so a batch reads the table an eighth as often and sign-extends each code
+    /// once per eight customers. `excludes` is empty or holds one entry per query.
+    pub fn top_k_many(
+        &self,
+        items: ArrayView2<'_, f32>,
+        queries: &[&[f32]],
+        k: usize,
+        excludes: &[Option<&Bitset>],
+    ) -> Vec<Vec<Scored>> {
+        let exclude = |i: usize| excludes.get(i).copied().flatten();
+        let data = match items.as_slice() {
+            Some(d) if items.dim() == (self.rows, self.dim) => d,
+            _ => {
+                return (0..queries.len())
+                    .map(|i| crate::topk::top_k(items, queries[i], k, exclude(i)))
+                    .collect();
+            }
+        };
+        let mut out: Vec<Vec<Scored>> = vec![Vec::new(); queries.len()];
+        // queries the integer scan can take, a tile at a time; the rest one by one
+        let mut ready: Vec<(usize, Query)> = Vec::with_capacity(queries.len());
+        for (i, q) in queries.iter().enumerate() {
+            match Query::new(q).filter(|_| q.len() == self.dim) {
+                Some(query) => ready.push((i, query)),
+                None => out[i] = self.top_k(items, q, k, exclude(i)),
+            }
+        }
+        if k == 0 || self.rows == 0 {
+            return out;
+        }
+        let simd = Avx2Fma::detect();
+        for tile in ready.chunks(TILE) {
+            let mut lists: Vec<Shortlist> = tile
+                .iter()
+                .map(|(i, _)| Shortlist {
+                    lower: TopK::new(k),
+                    candidates: Vec::new(),
+                    exclude: exclude(*i),
+                    rows: self.rows,
+                })
+                .collect();
+            let qs: Vec<&Query> = tile.iter().map(|(_, q)| q).collect();
+            match (simd, tile.len()) {
+                (Some(kern), TILE) => self.scan_tile(kern, &qs, &mut lists),
+                _ => {
+                    for (q, list) in qs.iter().zip(&mut lists) {
+                        match simd {
+                            Some(kern) => self.scan(kern, q, list),
+                            None => self.scan(Portable, q, list),
+                        }
+                    }
+                }
+            }
+            for ((i, _), list) in tile.iter().zip(lists) {
+                out[*i] = self.rescore(data, queries[*i], k, list, simd);
+            }
+        }
+        out
+    }
+
+    /// Re-scores a shortlist with the f32 rows.
+    fn rescore(
+        &self,
+        data: &[f32],
+        query: &[f32],
+        k: usize,
+        list: Shortlist<'_>,
+        simd: Option<Avx2Fma>,
+    ) -> Vec<Scored> {
+        let threshold = list.lower.threshold();
         let mut exact = TopK::new(k);
-        for (item, upper) in shortlist.candidates {
+        for (item, upper) in list.candidates {
             if upper >= threshold {
                 let row = &data[item as usize * self.dim..(item as usize + 1) * self.dim];
                 let score = match simd {
@@ -198,6 +273,29 @@ impl QuantizedItems {
             }
         }
         exact.into_sorted()
+    }
+
+    /// Scans for `TILE` queries at once (AVX2 only).
+    fn scan_tile(&self, kern: Avx2Fma, qs: &[&Query], lists: &mut [Shortlist<'_>]) {
+        let per_group = self.dim.div_ceil(2) * PAIR_BYTES;
+        let mut dots = [[0i32; GROUP]; TILE];
+        for (g, codes) in self.codes.chunks_exact(per_group.max(1)).enumerate() {
+            let base = g * GROUP;
+            let rows = Rows {
+                scales: &self.scales[base..base + GROUP],
+                errors: &self.errors[base..base + GROUP],
+            };
+            let mut thresholds = [0f32; TILE];
+            for (t, l) in thresholds.iter_mut().zip(lists.iter()) {
+                *t = l.lower.threshold();
+            }
+            let masks = kern.group_tile(codes, qs, &rows, &thresholds, &mut dots);
+            for (u, &mask) in masks.iter().enumerate() {
+                if mask != 0 {
+                    lists[u].offer(base, mask, &dots[u], &rows, qs[u]);
+                }
+            }
+        }
     }
 
     fn scan<K: GroupKernel>(&self, kern: K, q: &Query, out: &mut Shortlist) {
@@ -334,9 +432,36 @@ impl GroupKernel for Avx2Fma {
     }
 }
 
+impl Avx2Fma {
+    /// [`GroupKernel::group`] for `TILE` queries sharing each load of the codes.
+    #[inline]
+    fn group_tile(
+        self,
+        codes: &[i8],
+        qs: &[&Query],
+        rows: &Rows<'_>,
+        thresholds: &[f32; TILE],
+        dots: &mut [[i32; GROUP]; TILE],
+    ) -> [u32; TILE] {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: an `Avx2Fma` value only exists after `Avx2Fma::detect` found AVX2 and FMA.
+            unsafe { x86::group_tile(codes, qs, rows, thresholds, dots) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let mut masks = [0; TILE];
+            for u in 0..TILE {
+                masks[u] = Portable.group(codes, qs[u], rows, thresholds[u], &mut dots[u]);
+            }
+            masks
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{GROUP, PAIR_BYTES, Query, Rows};
+    use super::{GROUP, PAIR_BYTES, Query, Rows, TILE};
     use std::arch::x86_64::*;
 
     /// AVX2 group kernel: per pair of dimensions, sign-extend sixteen codes to 16 bits and
@@ -390,6 +515,59 @@ mod x86 {
             _mm256_movemask_ps(hit) as u32
         }
     }
+
+    /// `TILE` queries per pass: each pair of dimensions is loaded and sign-extended once and
+    /// multiplied with every query's pair.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn group_tile(
+        codes: &[i8],
+        qs: &[&Query],
+        rows: &Rows<'_>,
+        thresholds: &[f32; TILE],
+        dots: &mut [[i32; GROUP]; TILE],
+    ) -> [u32; TILE] {
+        assert!(qs.len() == TILE && rows.scales.len() >= GROUP && rows.errors.len() >= GROUP);
+        let pairs = codes.len() / PAIR_BYTES;
+        assert!(qs.iter().all(|q| q.pairs.len() >= pairs));
+        let pq: [*const i32; TILE] = std::array::from_fn(|u| qs[u].pairs.as_ptr());
+        let pc = codes.as_ptr();
+        let mut acc = [_mm256_setzero_si256(); TILE];
+        // SAFETY: pair j < pairs reads codes[j·16 .. j·16+16], inside `codes`, and pairs[j]
+        // of each query, which holds at least `pairs` entries (asserted).
+        unsafe {
+            for j in 0..pairs {
+                let c =
+                    _mm256_cvtepi8_epi16(_mm_loadu_si128(pc.add(j * PAIR_BYTES) as *const __m128i));
+                for (u, a) in acc.iter_mut().enumerate() {
+                    let p = _mm256_set1_epi32(*pq[u].add(j));
+                    *a = _mm256_add_epi32(*a, _mm256_madd_epi16(c, p));
+                }
+            }
+        }
+        let mut masks = [0u32; TILE];
+        // SAFETY: each `dots[u]` holds 8 integers; `scales` and `errors` hold at least 8.
+        unsafe {
+            let s = _mm256_loadu_ps(rows.scales.as_ptr());
+            let e = _mm256_loadu_ps(rows.errors.as_ptr());
+            for u in 0..TILE {
+                let q = qs[u];
+                _mm256_storeu_si256(dots[u].as_mut_ptr() as *mut __m256i, acc[u]);
+                let approx = _mm256_mul_ps(
+                    _mm256_cvtepi32_ps(acc[u]),
+                    _mm256_mul_ps(s, _mm256_set1_ps(q.scale)),
+                );
+                let margin = _mm256_fmadd_ps(
+                    e,
+                    _mm256_set1_ps(q.per_error),
+                    _mm256_mul_ps(s, _mm256_set1_ps(q.per_scale)),
+                );
+                let upper = _mm256_add_ps(approx, margin);
+                let hit = _mm256_cmp_ps(upper, _mm256_set1_ps(thresholds[u]), _CMP_GE_OQ);
+                masks[u] = _mm256_movemask_ps(hit) as u32;
+            }
+        }
+        masks
+    }
 }
 
 #[cfg(test)]
@@ -441,6 +619,39 @@ mod tests {
                     prop_assert!(wi.contains(&s.item) && gi.contains(&s.item) || (s.score - kth).abs() <= 1e-5 * (1.0 + kth.abs()));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn many_queries_give_what_one_query_gives() {
+        let mut rng = SmallRng::seed_from_u64(11);
+        for (n, f) in [(1usize, 3usize), (1000, 64), (2049, 33), (517, 128)] {
+            let items = Array2::from_shape_fn((n, f), |_| rng.random_range(-1.0f32..1.0));
+            let table = QuantizedItems::new(items.view()).unwrap();
+            let queries: Vec<Vec<f32>> = (0..11)
+                .map(|i| {
+                    (0..f)
+                        .map(|_| rng.random_range(-1.0f32..1.0) * i as f32)
+                        .collect()
+                })
+                .collect();
+            let mut refs: Vec<&[f32]> = queries.iter().map(|q| q.as_slice()).collect();
+            let nan = vec![f32::NAN; f];
+            refs.push(&nan);
+            let ex: Bitset = (0..n as u32).step_by(3).collect();
+            let excludes: Vec<Option<&Bitset>> = (0..refs.len())
+                .map(|i| (i % 2 == 0).then_some(&ex))
+                .collect();
+            let many = table.top_k_many(items.view(), &refs, 10, &excludes);
+            assert_eq!(many.len(), refs.len());
+            for (i, q) in refs.iter().enumerate() {
+                assert_eq!(
+                    many[i],
+                    table.top_k(items.view(), q, 10, excludes[i]),
+                    "query {i}"
+                );
+            }
+            assert!(many[0].iter().all(|s| s.score == 0.0), "the zero query");
         }
     }
 

@@ -159,23 +159,101 @@ impl Recommender {
     /// excluding what that customer already has; rows the model does not know get the popular
     /// products. The result is flagged per row: `true` when it is the popularity fallback.
     pub fn recommend_batch(&self, users: &[Option<u32>], k: usize) -> Vec<(Vec<Scored>, bool)> {
-        let one = |u: &Option<u32>| match u
-            .and_then(|u| self.recommend(u as usize, k, &Filter::default()))
-        {
-            Some(r) => (r, false),
-            None => {
-                let owned = u.map(|u| self.seen.row(u as usize).0).unwrap_or(&[]);
-                (self.popular(k, owned, &Filter::default()), true)
-            }
+        // Known customers go through the scan in chunks (queries in a chunk share passes over
+        // the product table); the rest get the popularity fallback.
+        let chunk = |users: &[Option<u32>]| -> Vec<(Vec<Scored>, bool)> {
+            let known: Vec<usize> = (0..users.len())
+                .filter(|&i| users[i].is_some_and(|u| self.knows(u as usize)))
+                .collect();
+            let queries: Vec<&[f32]> = known
+                .iter()
+                .map(|&i| self.factors.user(users[i].unwrap_or_default() as usize))
+                .collect();
+            let excludes: Vec<Option<Bitset>> = known
+                .iter()
+                .map(|&i| {
+                    let owned = self.seen.row(users[i].unwrap_or_default() as usize).0;
+                    self.exclusions(owned, &Filter::default())
+                })
+                .collect();
+            let exclude_refs: Vec<Option<&Bitset>> = excludes.iter().map(Option::as_ref).collect();
+            let mut scored = self
+                .factors
+                .top_k_items_many(&queries, k, &exclude_refs)
+                .into_iter();
+            let mut known = known.into_iter().peekable();
+            (0..users.len())
+                .map(|i| {
+                    if known.next_if_eq(&i).is_some() {
+                        (scored.next().unwrap_or_default(), false)
+                    } else {
+                        let owned = users[i].map(|u| self.seen.row(u as usize).0).unwrap_or(&[]);
+                        (self.popular(k, owned, &Filter::default()), true)
+                    }
+                })
+                .collect()
         };
+        const CHUNK: usize = 64;
         #[cfg(feature = "parallel")]
         {
             use rayon::prelude::*;
-            users.par_iter().with_min_len(64).map(one).collect()
+            users.par_chunks(CHUNK).flat_map_iter(chunk).collect()
         }
         #[cfg(not(feature = "parallel"))]
         {
-            users.iter().map(one).collect()
+            users.chunks(CHUNK).flat_map(chunk).collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interactions::Triple;
+    use rand::rngs::SmallRng;
+    use rand::{RngExt, SeedableRng};
+
+    #[test]
+    fn batch_matches_one_by_one_on_a_catalog_large_enough_for_the_int8_scan() {
+        let (users, items) = (150usize, 3000usize);
+        let mut rng = SmallRng::seed_from_u64(5);
+        let triples: Vec<Triple> = (0..users as u32)
+            .flat_map(|u| {
+                let picks: Vec<u32> = (0..4).map(|_| rng.random_range(0..items as u32)).collect();
+                picks.into_iter().map(move |item| Triple {
+                    user: u,
+                    item,
+                    weight: 1.0,
+                })
+            })
+            .collect();
+        let m = Interactions::from_triples(users + 2, items, &triples).unwrap();
+        let cfg = AlsConfig {
+            factors: 16,
+            iterations: 2,
+            threads: 1,
+            ..Default::default()
+        };
+        let rec = Recommender::train(&m, &cfg).unwrap();
+        let asked: Vec<Option<u32>> = (0..users as u32 + 2)
+            .map(Some)
+            .chain([None, Some(10_000)])
+            .collect();
+        let batch = rec.recommend_batch(&asked, 7);
+        assert_eq!(batch.len(), asked.len());
+        for (u, (got, fallback)) in asked.iter().zip(&batch) {
+            match u.and_then(|u| rec.recommend(u as usize, 7, &Filter::default())) {
+                Some(want) => {
+                    assert!(!fallback);
+                    assert_eq!(got, &want);
+                    let owned = rec.seen().row(u.unwrap() as usize).0;
+                    assert!(got.iter().all(|s| !owned.contains(&s.item)));
+                }
+                None => {
+                    assert!(fallback);
+                    assert_eq!(got.len(), 7);
+                }
+            }
         }
     }
 }
