@@ -98,7 +98,10 @@ fn tiled(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3));
     let items = random(100_000, 64, 1);
     let queries = random(64, 64, 2);
-    let refs: Vec<&[f32]> = queries.outer_iter().map(|q| q.to_slice().unwrap()).collect();
+    let refs: Vec<&[f32]> = queries
+        .outer_iter()
+        .map(|q| q.to_slice().unwrap())
+        .collect();
     let table = QuantizedItems::new(items.view()).unwrap();
     group.throughput(Throughput::Elements(64));
     group.bench_function("one_by_one_100000x64", |b| {
