@@ -283,6 +283,11 @@ trait GroupKernel: Copy {
     ) -> u32;
 }
 
+// On wasm32 with simd128, `quantized/simd128.rs` implements it with WebAssembly SIMD.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 impl GroupKernel for Portable {
     #[inline]
     fn group(
