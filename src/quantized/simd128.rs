@@ -1,9 +1,10 @@
 //! The [`Portable`] group kernel for WebAssembly built with the `simd128` target feature (fixed
 //! at build time, as in `linalg/simd128.rs`).
 //!
-//! Per pair of dimensions, the sixteen codes of the group's eight products are widened to
-//! 16 bits in two halves and `i32x4.dot_i16x8_s` multiplies each half by the query's pair and
-//! adds the two products: the AVX2 kernel's `vpmaddwd`, four lanes at a time.
+//! Per pair of dimensions, the sixteen codes of the group's eight products are loaded in two
+//! halves widened to 16 bits (`i16x8.load8x8_s`, one instruction each) and `i32x4.dot_i16x8_s`
+//! multiplies each half by the query's pair and adds the two products: the AVX2 kernel's
+//! `vpmaddwd`, four lanes at a time.
 
 use super::{GROUP, GroupKernel, PAIR_BYTES, Query, Rows};
 use crate::linalg::Portable;
@@ -27,14 +28,16 @@ impl GroupKernel for Portable {
         let pairs = q.pairs.len().min(codes.len() / PAIR_BYTES);
         let (pc, pq) = (codes.as_ptr(), q.pairs.as_ptr());
         let mut j = 0;
-        // SAFETY: pair j < pairs reads codes[j·16 .. j·16+16] (inside `codes`, which holds
-        // `pairs` pairs; loads need no alignment) and q.pairs[j] (j < q.pairs.len()).
+        // SAFETY: pair j < pairs reads codes[j·16 .. j·16+16] in two loads of eight bytes
+        // (inside `codes`, which holds `pairs` pairs; loads need no alignment) and q.pairs[j]
+        // (j < q.pairs.len()).
         unsafe {
             let step = |acc: &mut [v128; 2], j: usize| {
-                let c = v128_load(pc.add(j * PAIR_BYTES) as *const v128);
+                let c = pc.add(j * PAIR_BYTES);
                 let p = v128_load32_splat(pq.add(j) as *const u32);
-                acc[0] = i32x4_add(acc[0], i32x4_dot_i16x8(i16x8_extend_low_i8x16(c), p));
-                acc[1] = i32x4_add(acc[1], i32x4_dot_i16x8(i16x8_extend_high_i8x16(c), p));
+                let (lo, hi) = (i16x8_load_extend_i8x8(c), i16x8_load_extend_i8x8(c.add(8)));
+                acc[0] = i32x4_add(acc[0], i32x4_dot_i16x8(lo, p));
+                acc[1] = i32x4_add(acc[1], i32x4_dot_i16x8(hi, p));
             };
             while j + 2 <= pairs {
                 step(&mut acc[0], j);
