@@ -34,10 +34,15 @@ pub trait Kernels: Copy + Send + Sync + 'static {
     }
 }
 
-/// Portable kernels.
+/// Portable kernels. On `wasm32` built with `simd128` they are written with WebAssembly SIMD
+/// intrinsics (`linalg/simd128.rs`; the feature is fixed at build time, nothing to detect).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Portable;
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 impl Kernels for Portable {
     #[inline(always)]
     fn dot(self, a: &[f32], b: &[f32]) -> f32 {

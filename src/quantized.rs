@@ -381,6 +381,11 @@ trait GroupKernel: Copy {
     ) -> u32;
 }
 
+// On wasm32 with simd128, `quantized/simd128.rs` implements it with WebAssembly SIMD.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 impl GroupKernel for Portable {
     #[inline]
     fn group(
@@ -391,21 +396,14 @@ impl GroupKernel for Portable {
         threshold: f32,
         dots: &mut [i32; GROUP],
     ) -> u32 {
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        {
-            wasm::group(codes, q, dots);
-        }
-        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-        {
-            let mut acc = [0i32; GROUP];
-            for (&pair, c) in q.pairs.iter().zip(codes.chunks_exact(PAIR_BYTES)) {
-                let (p0, p1) = (pair as i16 as i32, (pair >> 16) as i16 as i32);
-                for (lane, a) in acc.iter_mut().enumerate() {
-                    *a += p0 * c[2 * lane] as i32 + p1 * c[2 * lane + 1] as i32;
-                }
+        let mut acc = [0i32; GROUP];
+        for (&pair, c) in q.pairs.iter().zip(codes.chunks_exact(PAIR_BYTES)) {
+            let (p0, p1) = (pair as i16 as i32, (pair >> 16) as i16 as i32);
+            for (lane, a) in acc.iter_mut().enumerate() {
+                *a += p0 * c[2 * lane] as i32 + p1 * c[2 * lane + 1] as i32;
             }
-            *dots = acc;
         }
+        *dots = acc;
         let mut mask = 0;
         for (lane, &a) in dots.iter().enumerate() {
             let (approx, margin) = rows.bounds(lane, a, q);
@@ -463,37 +461,6 @@ impl Avx2Fma {
             }
             masks
         }
-    }
-}
-
-/// The wasm `simd128` group kernel: `i32x4.dot_i16x8_s` multiplies two dimensions of four
-/// products by the query's pair and adds them, the same integer sums as the other kernels.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod wasm {
-    use super::{GROUP, PAIR_BYTES, Query};
-    use core::arch::wasm32::*;
-
-    pub(super) fn group(codes: &[i8], q: &Query, dots: &mut [i32; GROUP]) {
-        let (mut lo, mut hi) = (i32x4_splat(0), i32x4_splat(0));
-        for (&pair, c) in q.pairs.iter().zip(codes.chunks_exact(PAIR_BYTES)) {
-            // SAFETY: `c` holds exactly PAIR_BYTES = 16 bytes; v128_load allows any alignment.
-            let v = unsafe { v128_load(c.as_ptr() as *const v128) };
-            let p = i32x4_splat(pair);
-            lo = i32x4_add(lo, i32x4_dot_i16x8(i16x8_extend_low_i8x16(v), p));
-            hi = i32x4_add(hi, i32x4_dot_i16x8(i16x8_extend_high_i8x16(v), p));
-        }
-        dots[..4].copy_from_slice(&[
-            i32x4_extract_lane::<0>(lo),
-            i32x4_extract_lane::<1>(lo),
-            i32x4_extract_lane::<2>(lo),
-            i32x4_extract_lane::<3>(lo),
-        ]);
-        dots[4..].copy_from_slice(&[
-            i32x4_extract_lane::<0>(hi),
-            i32x4_extract_lane::<1>(hi),
-            i32x4_extract_lane::<2>(hi),
-            i32x4_extract_lane::<3>(hi),
-        ]);
     }
 }
 

@@ -1,0 +1,239 @@
+//! Conversions between JavaScript values and the core's types.
+
+use crate::error::{JsResult, invalid};
+use js_sys::{Array, ArrayBuffer, Date, Float32Array, Object, Reflect, Uint8Array};
+use rapport::Timestamp;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+/// Largest `|milliseconds|` a JS `Date` holds (±100 000 000 days).
+const MAX_DATE_MS: f64 = 8.64e15;
+
+/// A time from a `Date`, epoch milliseconds or a date string. `what` names the argument in
+/// error messages.
+pub(crate) fn timestamp(value: &JsValue, what: &str) -> JsResult<Timestamp> {
+    let ms = if let Some(d) = value.dyn_ref::<Date>() {
+        d.get_time()
+    } else if let Some(n) = value.as_f64() {
+        n
+    } else if let Some(s) = value.as_string() {
+        return Timestamp::parse(&s).ok_or_else(|| {
+            invalid(format!(
+                "{what}: {s:?} is not a date (use a Date, epoch milliseconds or \"YYYY-MM-DD HH:MM:SS\")"
+            ))
+        });
+    } else {
+        return Err(invalid(format!(
+            "{what} must be a Date, a number of milliseconds since the epoch or a date string"
+        )));
+    };
+    if !ms.is_finite() || ms.abs() > MAX_DATE_MS {
+        return Err(invalid(format!(
+            "{what}: {} is not a valid time",
+            number(ms)
+        )));
+    }
+    Ok(Timestamp((ms / 1000.0).floor() as i64))
+}
+
+/// `timestamp`, or the current time when `value` is missing, `undefined` or `null`.
+pub(crate) fn timestamp_or_now(value: Option<JsValue>, what: &str) -> JsResult<Timestamp> {
+    match value {
+        Some(v) if !v.is_undefined() && !v.is_null() => timestamp(&v, what),
+        _ => timestamp(&JsValue::from_f64(Date::now()), what),
+    }
+}
+
+/// A `Date` for a core time.
+pub(crate) fn date(t: Timestamp) -> JsValue {
+    Date::new(&JsValue::from_f64(t.0 as f64 * 1000.0)).into()
+}
+
+/// A `Date`, or `null`.
+pub(crate) fn opt_date(t: Option<Timestamp>) -> JsValue {
+    t.map_or(JsValue::NULL, date)
+}
+
+/// A number as JavaScript writes it in messages (`Infinity`, not `inf`).
+pub(crate) fn number(v: f64) -> String {
+    if v.is_infinite() {
+        if v > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
+    } else {
+        v.to_string()
+    }
+}
+
+/// A number, or `null`.
+pub(crate) fn opt_f64(v: Option<f64>) -> JsValue {
+    v.map_or(JsValue::NULL, JsValue::from_f64)
+}
+
+/// A string, or `null`.
+pub(crate) fn opt_str(v: Option<&str>) -> JsValue {
+    v.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+/// A JS array of strings.
+pub(crate) fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Array {
+    items
+        .into_iter()
+        .map(|s| JsValue::from_str(s.as_ref()))
+        .collect()
+}
+
+/// A plain object built field by field.
+pub(crate) struct Obj(Object);
+
+impl Obj {
+    /// `{}`.
+    pub(crate) fn new() -> Self {
+        Obj(Object::new())
+    }
+
+    /// Sets `key` to `value`.
+    pub(crate) fn set(self, key: &str, value: impl Into<JsValue>) -> Self {
+        // Defining a property on a fresh, unfrozen plain object cannot fail.
+        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &value.into());
+        self
+    }
+
+    /// The object.
+    pub(crate) fn build(self) -> JsValue {
+        self.0.into()
+    }
+}
+
+/// A string argument. The generated glue would copy any value into WASM memory as if it were a
+/// string; taking a `JsValue` and checking it turns a wrong type into an `InvalidArgument`.
+pub(crate) fn string(value: &JsValue, what: &str) -> JsResult<String> {
+    value
+        .as_string()
+        .ok_or_else(|| invalid(format!("{what} must be a string")))
+}
+
+/// The bytes of a `Uint8Array` or an `ArrayBuffer`, copied into WASM memory.
+pub(crate) fn byte_array(value: &JsValue, what: &str) -> JsResult<Vec<u8>> {
+    if let Some(a) = value.dyn_ref::<Uint8Array>() {
+        Ok(a.to_vec())
+    } else if value.is_instance_of::<ArrayBuffer>() {
+        Ok(Uint8Array::new(value).to_vec())
+    } else {
+        Err(invalid(format!(
+            "{what} must be a Uint8Array or an ArrayBuffer"
+        )))
+    }
+}
+
+/// The numbers of a `Float32Array` or an array of numbers, copied into WASM memory.
+pub(crate) fn floats(value: &JsValue, what: &str) -> JsResult<Vec<f32>> {
+    if let Some(a) = value.dyn_ref::<Float32Array>() {
+        Ok(a.to_vec())
+    } else if Array::is_array(value) {
+        Ok(Float32Array::new(value).to_vec())
+    } else {
+        Err(invalid(format!(
+            "{what} must be a Float32Array or an array of numbers"
+        )))
+    }
+}
+
+/// A whole number in `0..=u32::MAX` (`k` and counts), from a JS number.
+pub(crate) fn count(value: f64, what: &str) -> JsResult<usize> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64 {
+        Ok(value as usize)
+    } else {
+        Err(invalid(format!(
+            "{what} must be a whole number ≥ 0, got {}",
+            number(value)
+        )))
+    }
+}
+
+/// Deserialises an options object; missing, `undefined` and `null` give `T::default()`.
+pub(crate) fn options<T: DeserializeOwned + Default>(
+    value: Option<JsValue>,
+    what: &str,
+) -> JsResult<T> {
+    match value {
+        Some(v) if !v.is_undefined() && !v.is_null() => object(v, what),
+        _ => Ok(T::default()),
+    }
+}
+
+/// Deserialises a required object. Properties the struct does not have are an error (a
+/// misspelt option should not pass silently), which `serde_wasm_bindgen` alone does not check.
+pub(crate) fn object<T: DeserializeOwned>(value: JsValue, what: &str) -> JsResult<T> {
+    if !value.is_object() || Array::is_array(&value) {
+        return Err(invalid(format!("{what} must be an object")));
+    }
+    let fields = struct_fields::<T>();
+    if !fields.is_empty() {
+        for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !fields.contains(&key.as_str()) {
+                return Err(invalid(format!(
+                    "{what}: unknown property {key:?} (expected one of: {})",
+                    fields.join(", ")
+                )));
+            }
+        }
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| {
+        // The error is a JS `Error`; its Display would prefix "Error: ".
+        let e = JsValue::from(e);
+        let message = e
+            .dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_else(|| format!("{e:?}"));
+        invalid(format!("{what}: {message}"))
+    })
+}
+
+/// Deserialises an array of objects, naming the bad element in errors (`what[3]: …`).
+pub(crate) fn objects<T: DeserializeOwned>(value: JsValue, what: &str) -> JsResult<Vec<T>> {
+    let array: &Array = value
+        .dyn_ref()
+        .ok_or_else(|| invalid(format!("{what} must be an array")))?;
+    array
+        .iter()
+        .enumerate()
+        .map(|(i, v)| object(v, &format!("{what}[{i}]")))
+        .collect()
+}
+
+/// The (serialised) field names of a struct, as its `Deserialize` impl hands them to
+/// `deserialize_struct`; empty for anything else.
+fn struct_fields<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{self, Deserializer, Visitor};
+
+    struct Capture<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for Capture<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("fields captured"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Capture(&mut fields));
+    fields
+}

@@ -1,0 +1,228 @@
+// Error paths: every failure is a thrown RapportError with the core's message and a code, and
+// the module keeps working afterwards (no panic, no trap).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { modelBytes, rapport, sampleNow, teaAndCoffeeShop, throwsRapport } from "./helpers.mjs";
+
+const { Engine, FactorTable } = rapport;
+const sample = Engine.fromBytes(modelBytes());
+const CUSTOMER = "12415";
+const purchase = (fields) => ({
+  customer: "ann",
+  product: "mug",
+  timestamp: sampleNow,
+  quantity: 1,
+  unitPrice: 3,
+  ...fields,
+});
+
+test("model bytes: garbage, empty, truncated, corrupted, newer version", () => {
+  const bytes = modelBytes();
+  throwsRapport(
+    () => Engine.fromBytes(new TextEncoder().encode("GIF89a not a model")),
+    "NotAModel",
+    "not a rapport model file (bad magic bytes)",
+  );
+  throwsRapport(() => Engine.fromBytes(new Uint8Array()), "NotAModel");
+  throwsRapport(
+    () => Engine.fromBytes(bytes.slice(0, 16)),
+    "Corrupted",
+    "corrupted model file: truncated header: 16 of 24 bytes",
+  );
+  const payload = bytes.length - 24;
+  throwsRapport(
+    () => Engine.fromBytes(bytes.slice(0, bytes.length - 1000)),
+    "Corrupted",
+    `corrupted model file: truncated: header declares ${payload} payload bytes, ${payload - 1000} present`,
+  );
+  const flipped = bytes.slice();
+  flipped[bytes.length >> 1] ^= 0x40;
+  throwsRapport(() => Engine.fromBytes(flipped), "Corrupted", "corrupted model file: checksum mismatch");
+  const newer = bytes.slice();
+  new DataView(newer.buffer).setUint32(8, 7, true);
+  throwsRapport(
+    () => Engine.fromBytes(newer),
+    "UnsupportedVersion",
+    "model file format version 7 is newer than supported version 1",
+  );
+});
+
+test("unknown customers and products", () => {
+  throwsRapport(() => sample.similar("no-such-product"), "UnknownProduct", 'unknown product "no-such-product"');
+  throwsRapport(() => sample.product("no-such-product"), "UnknownProduct");
+  throwsRapport(() => sample.profile("no-such-customer", sampleNow), "UnknownCustomer", 'unknown customer "no-such-customer"');
+  const e = Engine.fromBytes(modelBytes());
+  throwsRapport(() => e.setInStock("no-such-product", false), "UnknownProduct");
+  throwsRapport(() => e.refreshCustomer("no-such-customer"), "UnknownCustomer");
+  e.free();
+});
+
+test("bad k and bad options", () => {
+  for (const k of [-1, 1.5, NaN, Infinity, 2 ** 40]) {
+    throwsRapport(
+      () => sample.recommend(CUSTOMER, { k }),
+      "InvalidArgument",
+      `invalid argument: options.k must be a whole number ≥ 0, got ${k}`,
+    );
+    throwsRapport(() => sample.similar("85123A", k), "InvalidArgument", /^invalid argument: k must be a whole number ≥ 0/);
+  }
+  throwsRapport(() => sample.recommend(CUSTOMER, { k: "10" }), "InvalidArgument", /options: invalid type: string "10"/);
+  throwsRapport(
+    () => sample.recommend(CUSTOMER, { K: 3 }),
+    "InvalidArgument",
+    'invalid argument: options: unknown property "K" (expected one of: k, allowRepurchase, exclude, candidates, category, inStockOnly)',
+  );
+  throwsRapport(() => sample.recommend(CUSTOMER, 5), "InvalidArgument", "invalid argument: options must be an object");
+  throwsRapport(() => sample.recommend(CUSTOMER, { exclude: "85123A" }), "InvalidArgument", /^invalid argument: options: /);
+  // `null` and `undefined` mean the defaults
+  assert.equal(sample.recommend(CUSTOMER, null).products.length, 10);
+  assert.equal(sample.recommend(CUSTOMER, undefined).products.length, 10);
+});
+
+test("greetings: bad channel, empty id, no variants, bad variants, engagement, feedback", () => {
+  throwsRapport(() => sample.greet(CUSTOMER, "fax", sampleNow), "InvalidArgument", 'invalid argument: unknown channel "fax"');
+  throwsRapport(() => sample.greet("", "web", sampleNow), "InvalidArgument", "invalid argument: empty customer id");
+  throwsRapport(() => new Engine().greet(CUSTOMER, "web"), "Empty", "empty input: no greeting variants registered");
+
+  const e = Engine.fromBytes(modelBytes());
+  throwsRapport(
+    () => e.addGreetingVariants([{ id: "broken", template: "Hi {first_name" }]),
+    "Template",
+    /^greeting variant "broken": template error at character \d+: /,
+  );
+  throwsRapport(() => e.addGreetingVariants("[{"), "InvalidVariant", /malformed variant JSON/);
+  throwsRapport(
+    () => e.addGreetingVariants([{ id: "x", template: "Hi", featured_products: ["no-such-product"] }]),
+    "UnknownProduct",
+  );
+  throwsRapport(() => e.addGreetingVariants([{ id: "x", template: "Hi", colour: "red" }]), "InvalidVariant", /unknown field `colour`/);
+  throwsRapport(() => e.addGreetingVariants(42), "InvalidArgument");
+  throwsRapport(() => e.recordEngagement(CUSTOMER, "no-such-variant", "click"), "UnknownVariant", 'unknown greeting variant "no-such-variant"');
+  throwsRapport(() => e.recordEngagement(CUSTOMER, "hello-web", "like"), "InvalidArgument", /unknown engagement event "like"/);
+  throwsRapport(() => e.recordFeedback(CUSTOMER, "nps", 11, sampleNow), "ScoreOutOfRange", "NPS score 11 is out of range 0–10");
+  throwsRapport(() => e.recordFeedback(CUSTOMER, "csat", 0, sampleNow), "ScoreOutOfRange", "CSAT score 0 is out of range 1–5");
+  throwsRapport(() => e.recordFeedback(CUSTOMER, "nps", 2.5, sampleNow), "InvalidArgument");
+  throwsRapport(() => e.recordFeedback(CUSTOMER, "stars", 4, sampleNow), "InvalidArgument", /unknown survey kind "stars"/);
+  // nothing above was registered or recorded
+  assert.equal(e.greet(CUSTOMER, "web", sampleNow).why.kind, sample.greet(CUSTOMER, "web", sampleNow).why.kind);
+  e.free();
+});
+
+test("purchases: invalid quantities, prices, ids, times and shapes", () => {
+  const e = new Engine();
+  throwsRapport(() => e.recordPurchase(purchase({ quantity: 0 })), "InvalidWeight", "invalid quantity: 0 (must be finite and non-negative)");
+  throwsRapport(() => e.recordPurchase(purchase({ unitPrice: -1 })), "InvalidWeight", "invalid unit price: -1 (must be finite and non-negative)");
+  throwsRapport(() => e.observe(purchase({ quantity: NaN })), "InvalidWeight");
+  throwsRapport(() => e.recordPurchase(purchase({ customer: "" })), "InvalidArgument", "invalid argument: empty customer id");
+  throwsRapport(() => e.recordPurchase(purchase({ timestamp: "yesterday" })), "InvalidArgument", /purchase.timestamp: "yesterday" is not a date/);
+  throwsRapport(() => e.recordPurchase(purchase({ timestamp: new Date(NaN) })), "InvalidArgument", /purchase.timestamp: NaN is not a valid time/);
+  throwsRapport(() => e.recordPurchase(purchase({ timestamp: true })), "InvalidArgument", /purchase.timestamp must be a Date/);
+  const { quantity, ...noQuantity } = purchase();
+  assert.equal(quantity, 1);
+  throwsRapport(() => e.recordPurchase(noQuantity), "InvalidArgument", /missing field `quantity`/);
+  throwsRapport(() => e.recordPurchase(purchase({ qty: 2 })), "InvalidArgument", /unknown property "qty"/);
+  throwsRapport(() => e.recordPurchases(purchase()), "InvalidArgument", "invalid argument: purchases must be an array");
+  throwsRapport(
+    () => e.recordPurchases([purchase(), purchase({ unitPrice: "3" })]),
+    "InvalidArgument",
+    /^invalid argument: purchases\[1\]: invalid type: string "3"/,
+  );
+  assert.equal(e.purchaseCount, 0, "a shape error records nothing");
+  throwsRapport(() => e.recordPurchases([purchase(), purchase({ quantity: -2 })]), "InvalidArgument", /^invalid argument: purchase 1: invalid quantity: -2/);
+  assert.equal(e.purchaseCount, 1, "purchases before the invalid one stay recorded");
+  throwsRapport(() => e.upsertProduct({ id: "", name: "nameless" }), "InvalidArgument");
+  throwsRapport(() => e.upsertProduct({ id: "mug", price: -3 }), "InvalidWeight");
+  throwsRapport(() => e.upsertCustomer({ id: "ann", channel: "pigeon" }), "InvalidArgument", /unknown channel "pigeon"/);
+  e.free();
+});
+
+test("training: nothing to train on, bad settings, not trained yet", () => {
+  const empty = new Engine();
+  throwsRapport(() => empty.recommend(CUSTOMER), "NotTrained", "the model is not trained yet");
+  throwsRapport(() => empty.similar("mug"), "NotTrained");
+  throwsRapport(() => empty.train(), "Empty", "empty input: no purchases to train on");
+  throwsRapport(() => new Engine({ factors: -1 }), "InvalidArgument", /^invalid argument: config: /);
+  throwsRapport(() => new Engine({ factor: 8 }), "InvalidArgument", /unknown property "factor"/);
+  const shop = teaAndCoffeeShop();
+  const bad = Engine.fromBytes(shop.toBytes());
+  const zero = new Engine({ factors: 0 });
+  zero.recordPurchase(purchase());
+  throwsRapport(() => zero.train(), "InvalidConfig", "invalid configuration: factors must be at least 1");
+  const negative = new Engine({ regularization: -1 });
+  negative.recordPurchase(purchase());
+  throwsRapport(() => negative.train(), "InvalidConfig", /regularization = -1 must be finite and ≥ 0/);
+  for (const e of [empty, shop, bad, zero, negative]) e.free();
+});
+
+test("CSV: missing column, strict rows, bad options", () => {
+  const e = new Engine();
+  throwsRapport(
+    () => e.readCsv("a,b,c\n1,2,3\n"),
+    "MissingColumn",
+    'CSV header has no column "CustomerID" (have: a,b,c)',
+  );
+  const layout = { customer: "who", product: "what", timestamp: "when" };
+  throwsRapport(
+    () => e.readCsv("who,what,when\nann,mug,someday\n", { layout, strict: true }),
+    "BadRow",
+    /^line 2: /,
+  );
+  throwsRapport(() => e.readCsv("x", { layout: "excel" }), "InvalidArgument", /unknown preset "excel"/);
+  throwsRapport(() => e.readCsv("x", { delimiter: ";;" }), "InvalidArgument", /one ASCII character/);
+  throwsRapport(() => e.readCsv("x", { layout: { customer: "who" } }), "InvalidArgument", /missing field `product`/);
+  e.free();
+});
+
+test("FactorTable: bad shapes and queries", () => {
+  throwsRapport(() => new FactorTable(new Float32Array(10), 3), "InvalidArgument", /divide data.length \(10\)/);
+  throwsRapport(() => new FactorTable(new Float32Array(6), 0), "InvalidArgument");
+  const t = new FactorTable(new Float32Array([1, 0, 0, 1, 1, 1]), 2);
+  throwsRapport(() => t.topK(new Float32Array(3), 1), "InvalidArgument", "invalid argument: query has 3 numbers, the table's rows have 2");
+  throwsRapport(() => t.topKQuantized(new Float32Array(1), 1), "InvalidArgument");
+  throwsRapport(() => t.topK(new Float32Array(2), -1), "InvalidArgument");
+  throwsRapport(() => t.row(3), "InvalidArgument", "invalid argument: row 3 is out of range: the table has 3 rows");
+  throwsRapport(() => FactorTable.random(1e6, 1e6, 1), "InvalidArgument", /too large/);
+  t.free();
+});
+
+test("arguments of the wrong type are InvalidArgument, never a trap", () => {
+  // The generated glue would copy a number into WASM memory as if it were a string.
+  throwsRapport(() => sample.recommend(12415), "InvalidArgument", "invalid argument: customer must be a string");
+  throwsRapport(() => sample.greet(CUSTOMER, 1), "InvalidArgument", "invalid argument: channel must be a string");
+  throwsRapport(() => sample.similar({ id: "85123A" }), "InvalidArgument", "invalid argument: product must be a string");
+  throwsRapport(() => sample.profile(null), "InvalidArgument", "invalid argument: customer must be a string");
+  throwsRapport(() => Engine.fromBytes(null), "InvalidArgument", "invalid argument: bytes must be a Uint8Array or an ArrayBuffer");
+  throwsRapport(() => Engine.fromBytes("RAPPORT"), "InvalidArgument");
+  throwsRapport(() => Engine.fromBytes([82, 65]), "InvalidArgument");
+  throwsRapport(() => new Engine().readCsv(5), "InvalidArgument", "invalid argument: text must be a string or a Uint8Array");
+  throwsRapport(() => new FactorTable(5, 1), "InvalidArgument", "invalid argument: data must be a Float32Array or an array of numbers");
+  const t = new FactorTable([1, 2, 3, 4], 2);
+  throwsRapport(() => t.topK("ab", 1), "InvalidArgument", "invalid argument: query must be a Float32Array or an array of numbers");
+  assert.deepEqual(Array.from(t.topK([1, 1], 1).items), [1], "a plain array of numbers is fine");
+  t.free();
+  assert.equal(sample.recommend(CUSTOMER).products.length, 10);
+});
+
+test("every code is a documented one, and the module still works after all the errors", () => {
+  const codes = new Set();
+  const attempts = [
+    () => Engine.fromBytes(new Uint8Array(3)),
+    () => sample.recommend(CUSTOMER, { k: -1 }),
+    () => sample.similar("nope"),
+    () => sample.profile("nope", sampleNow),
+    () => new Engine().recommend("x"),
+    () => new Engine().train(),
+  ];
+  for (const f of attempts) {
+    try {
+      f();
+      assert.fail("should have thrown");
+    } catch (e) {
+      codes.add(e.code);
+    }
+  }
+  assert.deepEqual([...codes].sort(), ["Empty", "InvalidArgument", "NotAModel", "NotTrained", "UnknownCustomer", "UnknownProduct"]);
+  const r = sample.recommend(CUSTOMER, { k: 3 });
+  assert.equal(r.products.length, 3);
+  assert.equal(r.fallback, false);
+});
