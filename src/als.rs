@@ -511,6 +511,25 @@ impl Factors {
         row(&self.items, i)
     }
 
+    /// Checks the shapes of factors read back from bytes.
+    pub(crate) fn check(&self) -> Result<()> {
+        let f = self.config.factors;
+        let ok = f > 0
+            && self.users.ncols() == f
+            && self.items.ncols() == f
+            && self.item_gram.dim() == (f, f)
+            && self.users.is_standard_layout()
+            && self.items.is_standard_layout()
+            && self.item_gram.is_standard_layout();
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Corrupted(format!(
+                "factor tables do not have {f} columns, or the Gram matrix is not {f} × {f}"
+            )))
+        }
+    }
+
     /// The best `k` products for `query` over all product vectors, skipping `exclude`.
     ///
     /// Catalogs of [`QUANTIZED_SCAN_MIN_ITEMS`] products or more are scanned through an int8

@@ -579,7 +579,7 @@ impl Engine {
     /// newer-version files give a typed error.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Engine> {
         let mut e: Engine = crate::persist::load(path)?;
-        e.after_load();
+        e.after_load()?;
         Ok(e)
     }
 
@@ -591,13 +591,26 @@ impl Engine {
     /// An engine from bytes made by [`Engine::to_bytes`] or read from a saved file.
     pub fn from_bytes(bytes: &[u8]) -> Result<Engine> {
         let mut e: Engine = crate::persist::from_bytes(bytes)?;
-        e.after_load();
+        e.after_load()?;
         Ok(e)
     }
 
-    /// Rebuilds derived indexes after deserialisation.
-    pub(crate) fn after_load(&mut self) {
-        self.history.rebuild();
+    /// Checks what the checksum cannot (a well-formed file whose indices do not fit together)
+    /// and rebuilds derived indexes after deserialisation.
+    pub(crate) fn after_load(&mut self) -> Result<()> {
+        self.history.rebuild()?;
+        if let Some(m) = &self.model {
+            m.recommender.check()?;
+            if m.item_norms.len() != m.recommender.factors().item_count()
+                || m.recommender.factors().item_count() > self.history.catalog().len()
+                || m.recommender.factors().user_count() > self.history.customer_count()
+            {
+                return Err(Error::Corrupted(
+                    "the model does not match the saved catalog and customers".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -810,6 +823,51 @@ mod tests {
             e.similar("nope", 3),
             Err(Error::UnknownProduct(_))
         ));
+    }
+
+    #[test]
+    fn well_formed_files_that_do_not_fit_together_are_corrupted_errors() {
+        let mut e = shop();
+        e.train().unwrap();
+        let good = serde_json::to_value(&e).unwrap();
+        let corrupt = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = good.clone();
+            edit(&mut v);
+            // re-encoded with a valid envelope and checksum: only the contents are wrong
+            let bytes = serde_json::from_value::<Engine>(v)
+                .unwrap()
+                .to_bytes()
+                .unwrap();
+            Engine::from_bytes(&bytes)
+        };
+        assert!(corrupt(&|_| ()).is_ok());
+        for (what, edit) in [
+            (
+                "a line's customer",
+                &(|v: &mut serde_json::Value| v["history"]["lines"][0]["customer"] = 10_000.into())
+                    as &dyn Fn(&mut serde_json::Value),
+            ),
+            ("a line's product", &|v| {
+                v["history"]["lines"][3]["product"] = 77.into()
+            }),
+            ("an interaction's product", &|v| {
+                v["model"]["recommender"]["seen"]["indices"][0] = 9_999.into()
+            }),
+            ("the row offsets", &|v| {
+                v["model"]["recommender"]["seen"]["indptr"][1] = 100_000.into()
+            }),
+            ("the popularity length", &|v| {
+                v["model"]["recommender"]["popularity"]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop();
+            }),
+            ("the item norms", &|v| {
+                v["model"]["item_norms"].as_array_mut().unwrap().pop();
+            }),
+        ] {
+            assert!(matches!(corrupt(edit), Err(Error::Corrupted(_))), "{what}");
+        }
     }
 
     #[test]

@@ -155,13 +155,26 @@ impl History {
     }
 
     /// Rebuilds the derived indexes after deserialisation.
-    pub(crate) fn rebuild(&mut self) {
-        self.by_customer = vec![Vec::new(); self.customers.len()];
+    pub(crate) fn rebuild(&mut self) -> Result<()> {
+        let (customers, products, orders) =
+            (self.customers.len(), self.catalog.len(), self.orders.len());
+        if let Some(l) = self.lines.iter().find(|l| {
+            l.customer as usize >= customers
+                || l.product as usize >= products
+                || l.order as usize >= orders
+        }) {
+            return Err(Error::Corrupted(format!(
+                "a purchase line points past the ids it was saved with (customer {} of {customers}, product {} of {products}, order {} of {orders})",
+                l.customer, l.product, l.order
+            )));
+        }
+        self.by_customer = vec![Vec::new(); customers];
         self.seen.clear();
         for (i, l) in self.lines.iter().enumerate() {
             self.by_customer[l.customer as usize].push(i as u32);
             self.seen.insert(key(l));
         }
+        Ok(())
     }
 
     /// Records one purchase line.
@@ -405,7 +418,7 @@ mod tests {
         h.record(&p("c2", "a", 2, 1.0)).unwrap();
         let bytes = serde_json::to_vec(&h).unwrap();
         let mut back: History = serde_json::from_slice(&bytes).unwrap();
-        back.rebuild();
+        back.rebuild().unwrap();
         assert_eq!(back.customer_lines(1).len(), 1);
         assert_eq!(
             back.record(&p("c2", "a", 2, 1.0)).unwrap(),

@@ -126,6 +126,26 @@ impl Interactions {
     }
 
     /// Column indices and values of row `r` (empty for rows out of range).
+    /// Checks the structure of a matrix that was read back from bytes: row offsets that
+    /// rise to the number of entries, column indices in range, finite weights.
+    pub(crate) fn check(&self) -> Result<()> {
+        let ok = self.indptr.len() == self.rows + 1
+            && self.indptr.first() == Some(&0)
+            && self.indptr.windows(2).all(|w| w[0] <= w[1])
+            && self.indptr.last() == Some(&self.indices.len())
+            && self.values.len() == self.indices.len()
+            && self.indices.iter().all(|&c| (c as usize) < self.cols)
+            && self.values.iter().all(|v| v.is_finite());
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Corrupted(format!(
+                "the {} × {} interaction matrix is inconsistent",
+                self.rows, self.cols
+            )))
+        }
+    }
+
     pub fn row(&self, r: usize) -> (&[u32], &[f32]) {
         if r >= self.rows {
             return (&[], &[]);

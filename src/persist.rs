@@ -444,7 +444,7 @@ mod tests {
         }
         e.train().unwrap();
         let mut back: Engine = from_bytes(&to_bytes(&e).unwrap()).unwrap();
-        back.after_load();
+        back.after_load().unwrap();
         let opts = RecommendOptions::default();
         assert_eq!(
             back.recommend("c1", &opts).unwrap(),

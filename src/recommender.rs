@@ -66,6 +66,21 @@ impl Recommender {
     }
 
     /// The trained factors.
+    /// Checks that a recommender read back from bytes is consistent.
+    pub(crate) fn check(&self) -> Result<()> {
+        self.factors.check()?;
+        self.seen.check()?;
+        if self.seen.rows() != self.factors.user_count()
+            || self.seen.cols() != self.factors.item_count()
+            || self.popularity.len() != self.factors.item_count()
+        {
+            return Err(Error::Corrupted(
+                "the model's customers and products do not match its factors".into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn factors(&self) -> &Factors {
         &self.factors
     }
