@@ -125,7 +125,6 @@ impl Interactions {
         }
     }
 
-    /// Column indices and values of row `r` (empty for rows out of range).
     /// Checks the structure of a matrix that was read back from bytes: row offsets that
     /// rise to the number of entries, column indices in range, finite weights.
     pub(crate) fn check(&self) -> Result<()> {
@@ -146,6 +145,7 @@ impl Interactions {
         }
     }
 
+    /// Column indices and values of row `r` (empty for rows out of range).
     pub fn row(&self, r: usize) -> (&[u32], &[f32]) {
         if r >= self.rows {
             return (&[], &[]);

@@ -65,12 +65,12 @@ impl Recommender {
         Ok(())
     }
 
-    /// The trained factors.
     /// Checks that a recommender read back from bytes is consistent.
     pub(crate) fn check(&self) -> Result<()> {
         self.factors.check()?;
         self.seen.check()?;
-        if self.seen.rows() != self.factors.user_count()
+        // customers folded in after training have factors but no training row
+        if self.seen.rows() > self.factors.user_count()
             || self.seen.cols() != self.factors.item_count()
             || self.popularity.len() != self.factors.item_count()
         {
@@ -81,6 +81,7 @@ impl Recommender {
         Ok(())
     }
 
+    /// The trained factors.
     pub fn factors(&self) -> &Factors {
         &self.factors
     }
