@@ -277,6 +277,19 @@ impl QuantizedItems {
 
     /// Scans for `TILE` queries at once (AVX2 only).
     fn scan_tile(&self, kern: Avx2Fma, qs: &[&Query], lists: &mut [Shortlist<'_>]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: an `Avx2Fma` value only exists after `Avx2Fma::detect` found AVX2 and FMA.
+            unsafe { x86::scan_tile(self, kern, qs, lists) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self.scan_tile_in(kern, qs, lists)
+        }
+    }
+
+    #[inline(always)]
+    fn scan_tile_in(&self, kern: Avx2Fma, qs: &[&Query], lists: &mut [Shortlist<'_>]) {
         let per_group = self.dim.div_ceil(2) * PAIR_BYTES;
         let mut dots = [[0i32; GROUP]; TILE];
         for (g, codes) in self.codes.chunks_exact(per_group.max(1)).enumerate() {
@@ -298,7 +311,15 @@ impl QuantizedItems {
         }
     }
 
+    /// One query over every group. The AVX2 path runs the whole loop inside one
+    /// `target_feature` function so the group kernel inlines into it (a call per group of
+    /// eight products cost a third of the scan).
     fn scan<K: GroupKernel>(&self, kern: K, q: &Query, out: &mut Shortlist) {
+        kern.scan(self, q, out)
+    }
+
+    #[inline(always)]
+    fn scan_in<K: GroupKernel>(&self, kern: K, q: &Query, out: &mut Shortlist) {
         let per_group = q.pairs.len() * PAIR_BYTES;
         let mut dots = [0i32; GROUP];
         for (g, codes) in self.codes.chunks_exact(per_group.max(1)).enumerate() {
@@ -368,6 +389,11 @@ impl Shortlist<'_> {
 
 /// Scores one group of eight products.
 trait GroupKernel: Copy {
+    /// Runs [`QuantizedItems::scan`]'s loop with this kernel.
+    fn scan(self, table: &QuantizedItems, q: &Query, out: &mut Shortlist<'_>) {
+        table.scan_in(self, q, out)
+    }
+
     /// Writes the eight integer dot products `p·c` into `dots` and returns a bit mask of the
     /// lanes whose upper bound may reach `threshold` (a superset is fine: lanes are checked
     /// again one by one).
@@ -416,6 +442,18 @@ impl GroupKernel for Portable {
 }
 
 impl GroupKernel for Avx2Fma {
+    fn scan(self, table: &QuantizedItems, q: &Query, out: &mut Shortlist<'_>) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: an `Avx2Fma` value only exists after `Avx2Fma::detect` found AVX2 and FMA.
+            unsafe { x86::scan(table, self, q, out) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            table.scan_in(self, q, out)
+        }
+    }
+
     #[inline]
     fn group(
         self,
@@ -466,12 +504,31 @@ impl Avx2Fma {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{GROUP, PAIR_BYTES, Query, Rows, TILE};
+    use super::{GROUP, PAIR_BYTES, QuantizedItems, Query, Rows, Shortlist, TILE};
+    use crate::linalg::Avx2Fma;
     use std::arch::x86_64::*;
+
+    /// The single-query scan loop, compiled with AVX2 so the group kernel inlines.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn scan(table: &QuantizedItems, kern: Avx2Fma, q: &Query, out: &mut Shortlist<'_>) {
+        table.scan_in(kern, q, out)
+    }
+
+    /// The tiled scan loop, compiled with AVX2 so the tile kernel inlines.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn scan_tile(
+        table: &QuantizedItems,
+        kern: Avx2Fma,
+        qs: &[&Query],
+        lists: &mut [Shortlist<'_>],
+    ) {
+        table.scan_tile_in(kern, qs, lists)
+    }
 
     /// AVX2 group kernel: per pair of dimensions, sign-extend sixteen codes to 16 bits and
     /// `vpmaddwd` them with the query's pair; two accumulators alternate.
     #[target_feature(enable = "avx2,fma")]
+    #[inline]
     pub(super) fn group(
         codes: &[i8],
         q: &Query,
@@ -524,6 +581,7 @@ mod x86 {
     /// `TILE` queries per pass: each pair of dimensions is loaded and sign-extended once and
     /// multiplied with every query's pair.
     #[target_feature(enable = "avx2,fma")]
+    #[inline]
     pub(super) fn group_tile(
         codes: &[i8],
         qs: &[&Query],
