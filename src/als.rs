@@ -10,7 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::interactions::Interactions;
-use crate::linalg::{Avx2Fma, Kernels, Portable, axpy, cholesky, dot, forward_solve, gram, matvec};
+use crate::linalg::{Avx2Fma, Kernels, Portable, dot, forward_solve, gram, matvec};
 use crate::quantized::QuantizedItems;
 use crate::topk::{Bitset, Scored, top_k};
 use ndarray::Array2;
@@ -693,28 +693,49 @@ impl Factors {
 
     /// The Cholesky factor `L` of `A = YᵀY + λI + Σ (c_j − 1) y_j y_jᵀ` and `b = Σ c_j y_j`.
     fn customer_system(&self, merged: &[(u32, f32)]) -> Result<(Vec<f32>, Vec<f32>)> {
+        match Avx2Fma::detect() {
+            Some(k) => self.customer_system_in(k, merged),
+            None => self.customer_system_in(Portable, merged),
+        }
+    }
+
+    #[inline(always)]
+    fn customer_system_in<K: Kernels>(
+        &self,
+        k: K,
+        merged: &[(u32, f32)],
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
         let f = self.dim();
         let cfg = &self.config;
         let reg = cfg.row_regularization(merged.len()).max(1e-6);
         let mut a = self.item_gram.as_slice().expect("contiguous").to_vec();
         let mut b = vec![0f32; f];
-        for k in 0..f {
-            a[k * f + k] += reg;
+        for i in 0..f {
+            a[i * f + i] += reg;
         }
         let ys = self.items.as_slice().expect("contiguous");
+        // the bought rows with confidence above 1, gathered so the update reads them from L1
+        let mut own = Vec::with_capacity(merged.len() * f);
+        let mut extra = Vec::with_capacity(merged.len());
         for &(i, w) in merged {
             let y = &ys[i as usize * f..i as usize * f + f];
             let c = cfg.confidence(w);
-            axpy(c, y, &mut b);
-            let extra = c - 1.0;
-            if extra != 0.0 {
-                // lower triangle only: the factorisation reads no more
-                for r in 0..f {
-                    axpy(extra * y[r], &y[..=r], &mut a[r * f..r * f + r + 1]);
-                }
+            k.axpy(c, y, &mut b);
+            if c != 1.0 {
+                own.extend_from_slice(y);
+                extra.push(c - 1.0);
             }
         }
-        if !cholesky(&mut a, f) {
+        // A += Σ (c − 1) y yᵀ, one row of A at a time (the factorisation reads only the lower
+        // triangle; whole rows keep the SIMD loop simple)
+        let mut coefs = vec![0f32; extra.len()];
+        for r in 0..f {
+            for ((c, e), y) in coefs.iter_mut().zip(&extra).zip(own.chunks_exact(f)) {
+                *c = e * y[r];
+            }
+            k.combine_rows(&coefs, &own, &mut a[r * f..r * f + f]);
+        }
+        if !crate::linalg::cholesky_with(k, &mut a, f) {
             return Err(Error::InvalidConfig(
                 "customer system is not positive definite; use regularization > 0".into(),
             ));

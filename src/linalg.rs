@@ -361,6 +361,12 @@ pub fn cholesky_solve(a: &mut [f32], b: &mut [f32]) -> bool {
 /// In-place Cholesky factorisation `a = L Lᵀ` of the lower triangle of a row-major `n × n`
 /// matrix; `false` when it is not positive definite.
 pub fn cholesky(a: &mut [f32], n: usize) -> bool {
+    cholesky_with(Portable, a, n)
+}
+
+/// [`cholesky`] with the given kernels for the inner products.
+#[inline(always)]
+pub fn cholesky_with<K: Kernels>(k: K, a: &mut [f32], n: usize) -> bool {
     for j in 0..n {
         let (upto_j, below) = a.split_at_mut((j + 1) * n);
         let row_j = &mut upto_j[j * n..];
@@ -372,7 +378,7 @@ pub fn cholesky(a: &mut [f32], n: usize) -> bool {
         row_j[j] = d;
         // column j below the diagonal: a[i][j] = (a[i][j] - Σ_k<j a[i][k]·a[j][k]) / d
         for row_i in below.chunks_exact_mut(n) {
-            row_i[j] = (row_i[j] - dot(&row_i[..j], &row_j[..j])) / d;
+            row_i[j] = (row_i[j] - k.dot(&row_i[..j], &row_j[..j])) / d;
         }
     }
     true
