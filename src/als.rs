@@ -537,12 +537,7 @@ impl Factors {
     /// products as [`crate::topk::top_k`] while reading a quarter of the bytes.
     pub fn top_k_items(&self, query: &[f32], k: usize, exclude: Option<&Bitset>) -> Vec<Scored> {
         let view = self.items.view();
-        if self.items.nrows() < QUANTIZED_SCAN_MIN_ITEMS
-            || k.saturating_mul(16) > self.items.nrows()
-        {
-            return top_k(view, query, k, exclude);
-        }
-        match self.item_table.get_or_init(|| QuantizedItems::new(view)) {
+        match self.item_table(k) {
             Some(table) => table.top_k(view, query, k, exclude),
             None => top_k(view, query, k, exclude),
         }
@@ -556,23 +551,25 @@ impl Factors {
         excludes: &[Option<&Bitset>],
     ) -> Vec<Vec<Scored>> {
         let view = self.items.view();
-        let table = if self.items.nrows() < QUANTIZED_SCAN_MIN_ITEMS
-            || k.saturating_mul(16) > self.items.nrows()
-        {
-            None
-        } else {
-            self.item_table
-                .get_or_init(|| QuantizedItems::new(view))
-                .as_ref()
-        };
-        match table {
-            Some(t) => t.top_k_many(view, queries, k, excludes),
+        match self.item_table(k) {
+            Some(table) => table.top_k_many(view, queries, k, excludes),
             None => queries
                 .iter()
                 .enumerate()
                 .map(|(i, q)| top_k(view, q, k, excludes.get(i).copied().flatten()))
                 .collect(),
         }
+    }
+
+    /// The int8 table when it pays for a top `k` (built on first use), else `None`.
+    fn item_table(&self, k: usize) -> Option<&QuantizedItems> {
+        let n = self.items.nrows();
+        if n < QUANTIZED_SCAN_MIN_ITEMS || k.saturating_mul(16) > n {
+            return None;
+        }
+        self.item_table
+            .get_or_init(|| QuantizedItems::new(self.items.view()))
+            .as_ref()
     }
 
     /// All product vectors, row-major `items × factors`.

@@ -178,26 +178,23 @@ impl Recommender {
         // Known customers go through the scan in chunks (queries in a chunk share passes over
         // the product table); the rest get the popularity fallback.
         let chunk = |users: &[Option<u32>]| -> Vec<(Vec<Scored>, bool)> {
-            let known: Vec<usize> = (0..users.len())
-                .filter(|&i| users[i].is_some_and(|u| self.knows(u as usize)))
-                .collect();
-            let queries: Vec<&[f32]> = known
+            let known: Vec<(usize, usize)> = users
                 .iter()
-                .map(|&i| self.factors.user(users[i].unwrap_or_default() as usize))
+                .enumerate()
+                .filter_map(|(i, u)| u.map(|u| (i, u as usize)))
+                .filter(|&(_, u)| self.knows(u))
                 .collect();
+            let queries: Vec<&[f32]> = known.iter().map(|&(_, u)| self.factors.user(u)).collect();
             let excludes: Vec<Option<Bitset>> = known
                 .iter()
-                .map(|&i| {
-                    let owned = self.seen.row(users[i].unwrap_or_default() as usize).0;
-                    self.exclusions(owned, &Filter::default())
-                })
+                .map(|&(_, u)| self.exclusions(self.seen.row(u).0, &Filter::default()))
                 .collect();
             let exclude_refs: Vec<Option<&Bitset>> = excludes.iter().map(Option::as_ref).collect();
             let mut scored = self
                 .factors
                 .top_k_items_many(&queries, k, &exclude_refs)
                 .into_iter();
-            let mut known = known.into_iter().peekable();
+            let mut known = known.into_iter().map(|(i, _)| i).peekable();
             (0..users.len())
                 .map(|i| {
                     if known.next_if_eq(&i).is_some() {
