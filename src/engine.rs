@@ -610,7 +610,8 @@ impl Engine {
                 ));
             }
         }
-        Ok(())
+        let factors = self.model.as_ref().map(|m| m.recommender.factors());
+        self.greetings.check_loaded(&self.history, factors)
     }
 }
 

@@ -172,6 +172,30 @@ impl FeedbackLog {
         self.by_customer.values().all(Vec::is_empty)
     }
 
+    /// Checks a loaded log: every answer in range and each customer's answers in time order
+    /// (what [`FeedbackLog::record`] keeps), else [`Error::Corrupted`].
+    pub(crate) fn check(&self) -> Result<()> {
+        for (customer, events) in &self.by_customer {
+            if customer.is_empty() {
+                return Err(Error::Corrupted(
+                    "feedback with an empty customer id".into(),
+                ));
+            }
+            if let Some(e) = events.iter().find(|e| e.score.validate().is_err()) {
+                return Err(Error::Corrupted(format!(
+                    "feedback of {customer:?}: {} is out of range",
+                    e.score
+                )));
+            }
+            if events.windows(2).any(|w| w[0].timestamp > w[1].timestamp) {
+                return Err(Error::Corrupted(format!(
+                    "feedback of {customer:?} is not in time order"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Every (customer, answer) pair, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &FeedbackEvent)> + '_ {
         self.by_customer

@@ -630,6 +630,73 @@ impl Greetings {
         &self.feedback
     }
 
+    /// Checks greeting state read from a file against the loaded history and model, so that a
+    /// well-formed file whose parts do not fit together is [`Error::Corrupted`] rather than a
+    /// panic later. Each variant is registered again from its definition (template, featured
+    /// products and category resolved against the loaded catalog); saved vectors must have the
+    /// model's length; the category index must point into the catalog.
+    pub(crate) fn check_loaded(
+        &mut self,
+        history: &History,
+        factors: Option<&crate::als::Factors>,
+    ) -> Result<()> {
+        let corrupted = |m: String| Error::Corrupted(format!("greetings: {m}"));
+        self.config
+            .validate()
+            .map_err(|e| corrupted(format!("settings: {e}")))?;
+        self.feedback.check()?;
+        if self
+            .variants
+            .windows(2)
+            .any(|w| w[0].variant.id >= w[1].variant.id)
+        {
+            return Err(corrupted("variants are not sorted by unique id".into()));
+        }
+        // Vectors of an older model are stale (recomputed on refresh) and may have any length;
+        // those stamped with the loaded model are used as they are.
+        let (dim, current) = factors.map_or((0, None), |f| (f.dim(), Some(stamp(f))));
+        let fits = |st: u64, v: &[f32]| Some(st) != current || v.is_empty() || v.len() == dim;
+        for r in &mut self.variants {
+            let fresh = Self::register(r.variant.clone(), history)
+                .map_err(|e| corrupted(format!("variant {:?}: {e}", r.variant.id)))?;
+            if !fits(r.stamp, &r.vector) || !fits(r.stamp, &r.derived) {
+                return Err(corrupted(format!(
+                    "variant {:?} has a vector of the wrong length",
+                    r.variant.id
+                )));
+            }
+            r.template = fresh.template;
+            r.featured = fresh.featured;
+            r.category = fresh.category;
+        }
+        if let Some((c, (_, v))) = self
+            .customer_vectors
+            .iter()
+            .find(|(_, (st, v))| !fits(*st, v))
+        {
+            return Err(corrupted(format!(
+                "customer {c:?} has a vector of {} numbers",
+                v.len()
+            )));
+        }
+        if let Some(rfm) = &self.rfm
+            && (rfm.orders.len() != rfm.last_days.len() || rfm.spend.len() != rfm.last_days.len())
+        {
+            return Err(corrupted("RFM distributions of different lengths".into()));
+        }
+        let catalog = history.catalog();
+        let (n, index) = &self.by_category;
+        if *n == catalog.len()
+            && (index.len() != catalog.category_count()
+                || index.iter().flatten().any(|&i| i as usize >= catalog.len()))
+        {
+            return Err(corrupted(
+                "the category index does not match the catalog".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn find(&self, id: &str) -> Option<usize> {
         self.variants
             .binary_search_by(|r| r.variant.id.as_str().cmp(id))

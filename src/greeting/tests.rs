@@ -623,3 +623,112 @@ fn engines_saved_before_greetings_still_load() {
         Err(Error::Corrupted(_))
     ));
 }
+
+#[test]
+fn saved_greeting_state_that_does_not_fit_the_engine_is_a_corrupted_error() {
+    let mut e = shop();
+    e.add_greeting_variants(vec![
+        cat("coffee-offer", "coffee"),
+        Variant {
+            featured_products: vec!["teapot".into()],
+            ..v("teapot-offer", "{first_name|Hi}, a teapot: {product}")
+        },
+    ])
+    .unwrap();
+    e.record_engagement("t1", "coffee-offer", Engagement::Click)
+        .unwrap();
+    e.record_feedback("t2", Score::Csat(2), t(131)).unwrap();
+    e.refresh_greetings(t(131)).unwrap();
+    let good = serde_json::to_value(&e).unwrap();
+    let load = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = good.clone();
+        edit(&mut v);
+        // a valid envelope and checksum around contents that do not fit together
+        let bytes = serde_json::from_value::<Engine>(v)
+            .unwrap()
+            .to_bytes()
+            .unwrap();
+        Engine::from_bytes(&bytes)
+    };
+    let back = load(&|_| ()).unwrap();
+    assert_eq!(
+        back.greet("t1", Channel::App, t(131)).unwrap(),
+        e.greet("t1", Channel::App, t(131)).unwrap()
+    );
+    // Catalog indices are resolved again from each variant's definition, so a crafted index is
+    // replaced rather than trusted.
+    let repaired = load(&|v| v["greetings"]["variants"][1]["featured"][0] = 999.into()).unwrap();
+    assert_eq!(
+        repaired.greet("c1", Channel::App, t(131)).unwrap(),
+        e.greet("c1", Channel::App, t(131)).unwrap()
+    );
+    let variant = |v: &mut serde_json::Value, i: usize| -> serde_json::Value {
+        v["greetings"]["variants"][i].take()
+    };
+    for (what, edit) in [
+        (
+            "a featured product that is not in the catalog",
+            &(|v: &mut serde_json::Value| {
+                v["greetings"]["variants"][1]["variant"]["featured_products"][0] =
+                    "not-in-catalog".into()
+            }) as &dyn Fn(&mut serde_json::Value),
+        ),
+        ("a template that does not parse", &|v| {
+            v["greetings"]["variants"][0]["variant"]["template"] = "Hi {frist_name}".into()
+        }),
+        ("variants out of order", &|v| {
+            let (a, b) = (variant(v, 0), variant(v, 1));
+            v["greetings"]["variants"][0] = b;
+            v["greetings"]["variants"][1] = a;
+        }),
+        ("a variant vector of the wrong length", &|v| {
+            v["greetings"]["variants"][0]["vector"]
+                .as_array_mut()
+                .unwrap()
+                .pop();
+        }),
+        ("a customer vector of the wrong length", &|v| {
+            v["greetings"]["customer_vectors"]["t1"][1]
+                .as_array_mut()
+                .unwrap()
+                .push(1.0.into());
+        }),
+        ("a category index past the catalog", &|v| {
+            v["greetings"]["by_category"][1][0][0] = 999.into()
+        }),
+        ("RFM distributions of different lengths", &|v| {
+            v["greetings"]["rfm"]["spend"].as_array_mut().unwrap().pop();
+        }),
+        ("an out-of-range survey answer", &|v| {
+            v["greetings"]["feedback"]["by_customer"]["t2"][0]["score"] =
+                serde_json::json!({ "csat": 9 })
+        }),
+        ("settings out of range", &|v| {
+            v["greetings"]["config"]["sms_max_chars"] = 3.into()
+        }),
+    ] {
+        let r = load(edit);
+        assert!(matches!(r, Err(Error::Corrupted(_))), "{what}: {r:?}");
+    }
+}
+
+#[test]
+fn vectors_of_an_older_model_still_load() {
+    // Variant vectors are stamped with the model they were made for; after retraining with
+    // another factor count they are stale, not corrupt, and are rebuilt on refresh.
+    let mut e = shop();
+    e.add_greeting_variant(cat("coffee-offer", "coffee"))
+        .unwrap();
+    e.refresh_greetings(t(131)).unwrap();
+    let mut json = serde_json::to_value(&e).unwrap();
+    json["config"]["als"]["factors"] = 5.into();
+    let mut e: Engine = serde_json::from_value(json).unwrap();
+    e.train().unwrap();
+    assert_eq!(e.trained_factors().unwrap().dim(), 5);
+    let mut back = Engine::from_bytes(&e.to_bytes().unwrap()).unwrap();
+    back.refresh_greetings(t(131)).unwrap();
+    assert_eq!(
+        back.greet("c1", Channel::App, t(131)).unwrap().variant,
+        "coffee-offer"
+    );
+}
