@@ -6,7 +6,9 @@ validation-chosen settings (../shared/peer/results.md), and recommend_csv with i
 
 Needs the peer venv (implicit, numpy, scipy, pandas, threadpoolctl) and a release build of the
 recommend_csv example. Writes recommendation CSVs to a temp dir and prints one JSON line per
-(dataset, system) with the evaluator's @10 metrics and the wall time of fit + recommend.
+(dataset, system) with the evaluator's @10 metrics and the wall time of fit + recommend, then
+one line per peer with rapport's paired difference in ndcg@10 over the same test users and its
+95 % bootstrap interval (2,000 resamples of users), so a gap can be told from noise.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 
@@ -56,6 +58,26 @@ def score(d, path):
     return {k: round(v, 4) for k, v in m.items() if k.endswith("@10") and isinstance(v, float)}
 
 
+def per_user_ndcg(d, path):
+    """ndcg@10 of every test user, by the evaluator's own definition (0 without recommendations)."""
+    recs, _ = evaluate.read_recs(path)
+    test = evaluate.read_interactions(f"{d}/test.csv")
+    return np.array([evaluate.evaluate({u: recs.get(u, [])}, {u: test[u]}, ks=(10,))["ndcg@10"]
+                     for u in sorted(test)])
+
+
+def paired(ds, d, ours, peers):
+    a = per_user_ndcg(d, ours)
+    rng = np.random.default_rng(0)
+    for name, path in peers:
+        diff = a - per_user_ndcg(d, path)
+        boot = diff[rng.integers(0, len(diff), size=(2000, len(diff)))].mean(axis=1)
+        lo, hi = np.percentile(boot, [2.5, 97.5])
+        print(json.dumps({"dataset": ds, "paired": f"rapport - {name}", "users": len(diff),
+                          "ndcg@10_diff": round(float(diff.mean()), 4),
+                          "ci95": [round(float(lo), 4), round(float(hi), 4)]}), flush=True)
+
+
 tmp = tempfile.mkdtemp()
 for ds in args.datasets:
     d, m, users, items, te = load(ds)
@@ -97,3 +119,5 @@ for ds in args.datasets:
                     "--out", p, "--threads", "2"], check=True, stderr=subprocess.DEVNULL)
     el = time.time() - t
     print(json.dumps({"dataset": ds, "system": "rapport recommend_csv (defaults)", "seconds": round(el, 2), **score(d, p)}), flush=True)
+    paired(ds, d, p, [("implicit", os.path.join(tmp, f"{ds}-implicit.csv")),
+                      ("EASE", os.path.join(tmp, f"{ds}-ease.csv"))])
