@@ -1,6 +1,6 @@
 /*
  * Loads the bundled Online Retail sample, trains, and prints one customer's profile, top 5
- * recommendations with reasons, and greetings for the web and by SMS.
+ * recommendations with reasons, greetings for the web and by SMS, and retention per quarter.
  *
  *   cargo build -p rapport-c --release
  *   cc -std=c11 -Wall -Ibindings/c/include bindings/c/examples/retail.c \
@@ -137,6 +137,22 @@ int main(int argc, char **argv) {
     printf("\ngreetings (%zu variants)\n", variants);
     print_greeting(engine, customer, RAPPORT_CHANNEL_WEB, "web", at);
     print_greeting(engine, customer, RAPPORT_CHANNEL_SMS, "sms", at);
+
+    /* Retention per quarter over the whole history. The sample has no survey answers, so NPS
+     * (like CSAT and CES) has a value only once rapport_engine_record_feedback was called. */
+    rapport_feedback_report *report = NULL;
+    check(rapport_engine_feedback_report(engine, RAPPORT_PERIOD_QUARTER, false, 0, 0, &report),
+          "rapport_engine_feedback_report");
+    double nps = 0.0;
+    if (rapport_feedback_report_nps(report, &nps)) printf("\nNPS %.1f\n", nps);
+    printf("\nretention per quarter\n");
+    for (size_t i = 0; i < rapport_feedback_report_retention_len(report); i++)
+        printf("  %-8s %5zu active, %5zu bought again next quarter (%.1f %%)\n",
+               rapport_feedback_report_retention_period(report, i),
+               rapport_feedback_report_retention_active(report, i),
+               rapport_feedback_report_retention_retained(report, i),
+               100.0 * rapport_feedback_report_retention_rate(report, i));
+    rapport_feedback_report_free(report);
 
     rapport_engine_free(engine);
     return 0;

@@ -7,8 +7,8 @@
  *   of the last failure on the calling thread is copied out by rapport_last_error_message.
  * - Objects returned through out-parameters (rapport_engine, rapport_recommendations,
  *   rapport_recommendation_batch, rapport_similar, rapport_profile, rapport_greeting,
- *   rapport_bytes) are owned by the caller and released with their _free function; every _free
- *   accepts NULL. On failure the out-parameter is set to NULL.
+ *   rapport_feedback_report, rapport_bytes) are owned by the caller and released with their
+ *   _free function; every _free accepts NULL. On failure the out-parameter is set to NULL.
  * - Strings returned by accessors are borrowed from their object: valid until it is freed,
  *   never freed by the caller. Accessors return a sentinel (0, NULL, NaN, false) for a NULL
  *   object or an index out of range.
@@ -16,9 +16,9 @@
  *   int64_t Unix seconds. Enum arguments are passed as int and checked: a value outside the
  *   enum gives RAPPORT_STATUS_INVALID_ARGUMENT.
  * - Threading: a rapport_engine may be shared between threads. Reads (recommend,
- *   recommend_batch, similar, profile, greet, is_trained, save, to_bytes) run concurrently;
- *   writes (record_purchase, observe, upsert_product, upsert_customer, set_in_stock,
- *   read_csv_path, train, load_default_greetings, add_greeting_variants_json,
+ *   recommend_batch, similar, profile, greet, feedback_report, is_trained, save, to_bytes) run
+ *   concurrently; writes (record_purchase, observe, upsert_product, upsert_customer,
+ *   set_in_stock, read_csv_path, train, load_default_greetings, add_greeting_variants_json,
  *   refresh_greetings, record_engagement, record_feedback) take an internal exclusive lock.
  *   rapport_engine_free must not overlap any other call on the same engine. Result objects are
  *   immutable and may be read from any thread.
@@ -269,6 +269,20 @@ typedef enum rapport_feedback_kind {
 } rapport_feedback_kind;
 
 /**
+ * The cohort length of the retention rows of `rapport_engine_feedback_report`.
+ */
+typedef enum rapport_period {
+  /**
+   * Calendar months (UTC), labelled `"2024-03"`.
+   */
+  RAPPORT_PERIOD_MONTH = 0,
+  /**
+   * Calendar quarters (UTC), labelled `"2024-Q1"`.
+   */
+  RAPPORT_PERIOD_QUARTER = 1,
+} rapport_period;
+
+/**
  * A byte buffer owned by the library (a serialised engine). From `rapport_engine_to_bytes`,
  * freed with `rapport_bytes_free`.
  */
@@ -280,14 +294,21 @@ typedef struct rapport_bytes rapport_bytes;
  * with `rapport_engine_free`.
  *
  * Threading: a handle may be used from several threads at once. Reads (`recommend`,
- * `recommend_batch`, `similar`, `profile`, `greet`, `is_trained`, `save`, `to_bytes`) run
- * concurrently; writes (`record_purchase`, `upsert_*`, `set_in_stock`, `read_csv_path`,
- * `train`, `observe`, `load_default_greetings`, `add_greeting_variants_json`,
+ * `recommend_batch`, `similar`, `profile`, `greet`, `feedback_report`, `is_trained`, `save`,
+ * `to_bytes`) run concurrently; writes (`record_purchase`, `upsert_*`, `set_in_stock`,
+ * `read_csv_path`, `train`, `observe`, `load_default_greetings`, `add_greeting_variants_json`,
  * `refresh_greetings`, `record_engagement`, `record_feedback`) take an internal exclusive lock
  * and wait for running reads. Only `rapport_engine_free` needs the caller's own
  * synchronisation: no other call on the handle may run or start during or after it.
  */
 typedef struct rapport_engine rapport_engine;
+
+/**
+ * NPS, CSAT, CES and retention per period. Values and counts cover the survey answers inside
+ * the window the report was asked for (every answer without one). Library-owned; from
+ * `rapport_engine_feedback_report`, freed with `rapport_feedback_report_free`.
+ */
+typedef struct rapport_feedback_report rapport_feedback_report;
 
 /**
  * The greeting chosen for one customer on one channel, with ranked runners-up.
@@ -958,6 +979,41 @@ enum rapport_status rapport_engine_record_feedback(struct rapport_engine *engine
                                                    int64_t at);
 
 /**
+ * The customer-experience report: NPS, CSAT and CES over the survey answers recorded with
+ * `rapport_engine_record_feedback`, and retention and churn per period over the purchase
+ * history. A read.
+ *
+ * * NPS: % promoters (answers 9–10) − % detractors (0–6), from −100 to 100; passives (7–8)
+ *   count in the denominator only. CSAT: % of CSAT answers that are 4 or 5. CES: the mean CES
+ *   answer. Every answer in the window counts: a customer who answered twice counts twice.
+ * * Retention: one row per period (calendar month or quarter, UTC), oldest first, for each
+ *   period that has purchases, starts inside the window and has a purchase after it: of the
+ *   customers who bought in the period, the share who bought again in the next one (the last
+ *   row's next period may still be in progress). Churn is 1 − retention. Periods without
+ *   purchases get no row.
+ *
+ * * `period`: a `rapport_period` value.
+ * * `has_window`: false reports every answer and every period (`from` and `to` are ignored);
+ *   true keeps the answers given in `[from, to)` and the periods starting in it (Unix
+ *   seconds; `from` must be before `to`; `INT64_MIN` or `INT64_MAX` leave one end open).
+ * * `out`: receives a new report owned by the caller (free it with
+ *   `rapport_feedback_report_free`), or NULL on failure.
+ *
+ * Errors: `RAPPORT_STATUS_INVALID_ARGUMENT` for a `period` that is not a `rapport_period` and
+ * for a window whose `from` is not before `to`. An engine without answers or purchases gives
+ * a report without values or rows, not an error.
+ *
+ * # Safety
+ * `engine` is NULL or live; `out` is NULL or writable.
+ */
+enum rapport_status rapport_engine_feedback_report(const struct rapport_engine *engine,
+                                                   int period,
+                                                   bool has_window,
+                                                   int64_t from,
+                                                   int64_t to,
+                                                   struct rapport_feedback_report **out);
+
+/**
  * Writes the whole engine (history, catalog, model) to `path` atomically in the versioned,
  * checksummed model format. A read.
  *
@@ -1416,6 +1472,152 @@ float rapport_greeting_runner_up_score(const struct rapport_greeting *greeting,
  */
 const char *rapport_greeting_runner_up_reason(const struct rapport_greeting *greeting,
                                               size_t i);
+
+/**
+ * Releases a feedback report; NULL is a no-op. Strings borrowed from it become invalid.
+ *
+ * # Safety
+ * `report` is NULL or a pointer from this library not freed before.
+ */
+void rapport_feedback_report_free(struct rapport_feedback_report *report);
+
+/**
+ * The Net Promoter Score in [−100, 100]: % promoters (answers 9–10) − % detractors (0–6) of
+ * the NPS answers in the window. Returns true and writes it to `*out`; returns false
+ * and writes NaN when there is no NPS answer (false for NULL). `out` may be NULL to ask only
+ * whether there is a value.
+ *
+ * # Safety
+ * `report` is NULL or live; `out` is NULL or writable.
+ */
+bool rapport_feedback_report_nps(const struct rapport_feedback_report *report,
+                                 double *out);
+
+/**
+ * NPS answers 9–10 in the window (0 for NULL).
+ *
+ * # Safety
+ * `report` is NULL or live.
+ */
+size_t rapport_feedback_report_promoters(const struct rapport_feedback_report *report);
+
+/**
+ * NPS answers 7–8 in the window (0 for NULL).
+ *
+ * # Safety
+ * `report` is NULL or live.
+ */
+size_t rapport_feedback_report_passives(const struct rapport_feedback_report *report);
+
+/**
+ * NPS answers 0–6 in the window (0 for NULL).
+ *
+ * # Safety
+ * `report` is NULL or live.
+ */
+size_t rapport_feedback_report_detractors(const struct rapport_feedback_report *report);
+
+/**
+ * CSAT: the % of CSAT answers in the window that are 4 or 5, in [0, 100]. Returns true and
+ * writes it to `*out`; returns false and writes NaN when there is no CSAT answer (false for
+ * NULL). `out` may be NULL to ask only whether there is a value.
+ *
+ * # Safety
+ * `report` is NULL or live; `out` is NULL or writable.
+ */
+bool rapport_feedback_report_csat(const struct rapport_feedback_report *report,
+                                  double *out);
+
+/**
+ * CSAT answers in the window (0 for NULL).
+ *
+ * # Safety
+ * `report` is NULL or live.
+ */
+size_t rapport_feedback_report_csat_responses(const struct rapport_feedback_report *report);
+
+/**
+ * CES: the mean CES answer in the window, in [1, 7] (higher is more effort). Returns true and
+ * writes it to `*out`; returns false and writes NaN when there is no CES answer (false for
+ * NULL). `out` may be NULL to ask only whether there is a value.
+ *
+ * # Safety
+ * `report` is NULL or live; `out` is NULL or writable.
+ */
+bool rapport_feedback_report_ces(const struct rapport_feedback_report *report,
+                                 double *out);
+
+/**
+ * CES answers in the window (0 for NULL).
+ *
+ * # Safety
+ * `report` is NULL or live.
+ */
+size_t rapport_feedback_report_ces_responses(const struct rapport_feedback_report *report);
+
+/**
+ * Number of retention rows, oldest period first (0 for NULL).
+ *
+ * # Safety
+ * `report` is NULL or live.
+ */
+size_t rapport_feedback_report_retention_len(const struct rapport_feedback_report *report);
+
+/**
+ * Label of the period of retention row `i` (`"2024-03"` for months, `"2024-Q1"` for
+ * quarters); borrowed; NULL when out of range.
+ *
+ * # Safety
+ * `report` is NULL or live.
+ */
+const char *rapport_feedback_report_retention_period(const struct rapport_feedback_report *report,
+                                                     size_t i);
+
+/**
+ * First second of the period of retention row `i` (Unix seconds, UTC); 0 when out of range.
+ *
+ * # Safety
+ * `report` is NULL or live.
+ */
+int64_t rapport_feedback_report_retention_start(const struct rapport_feedback_report *report,
+                                                size_t i);
+
+/**
+ * Customers with a purchase in the period of retention row `i`; 0 when out of range.
+ *
+ * # Safety
+ * `report` is NULL or live.
+ */
+size_t rapport_feedback_report_retention_active(const struct rapport_feedback_report *report,
+                                                size_t i);
+
+/**
+ * Of the active customers of retention row `i`, those with a purchase in the next period; 0
+ * when out of range.
+ *
+ * # Safety
+ * `report` is NULL or live.
+ */
+size_t rapport_feedback_report_retention_retained(const struct rapport_feedback_report *report,
+                                                  size_t i);
+
+/**
+ * Retention of row `i`, `retained / active` in [0, 1]; NaN when out of range.
+ *
+ * # Safety
+ * `report` is NULL or live.
+ */
+double rapport_feedback_report_retention_rate(const struct rapport_feedback_report *report,
+                                              size_t i);
+
+/**
+ * Churn of row `i`, `1 − retention` in [0, 1]; NaN when out of range.
+ *
+ * # Safety
+ * `report` is NULL or live.
+ */
+double rapport_feedback_report_retention_churn_rate(const struct rapport_feedback_report *report,
+                                                    size_t i);
 
 /**
  * Releases a byte buffer; NULL is a no-op. `rapport_bytes_data` pointers become invalid.

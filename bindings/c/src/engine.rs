@@ -5,13 +5,13 @@ use crate::boundary::{
     write_opt_out, write_out,
 };
 use crate::results::{
-    rapport_bytes, rapport_greeting, rapport_profile, rapport_recommendation_batch,
-    rapport_recommendations, rapport_similar,
+    rapport_bytes, rapport_feedback_report, rapport_greeting, rapport_profile,
+    rapport_recommendation_batch, rapport_recommendations, rapport_similar,
 };
 use rapport_core::als::AlsConfig;
 use rapport_core::greeting::Engagement;
 use rapport_core::{
-    Channel, CustomerInfo, Engine, EngineConfig, IngestOptions, Product, Purchase,
+    Channel, CustomerInfo, Engine, EngineConfig, IngestOptions, Period, Product, Purchase,
     RecommendOptions, Recorded, Score, Timestamp,
 };
 use std::ffi::{c_char, c_int};
@@ -22,9 +22,9 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// with `rapport_engine_free`.
 ///
 /// Threading: a handle may be used from several threads at once. Reads (`recommend`,
-/// `recommend_batch`, `similar`, `profile`, `greet`, `is_trained`, `save`, `to_bytes`) run
-/// concurrently; writes (`record_purchase`, `upsert_*`, `set_in_stock`, `read_csv_path`,
-/// `train`, `observe`, `load_default_greetings`, `add_greeting_variants_json`,
+/// `recommend_batch`, `similar`, `profile`, `greet`, `feedback_report`, `is_trained`, `save`,
+/// `to_bytes`) run concurrently; writes (`record_purchase`, `upsert_*`, `set_in_stock`,
+/// `read_csv_path`, `train`, `observe`, `load_default_greetings`, `add_greeting_variants_json`,
 /// `refresh_greetings`, `record_engagement`, `record_feedback`) take an internal exclusive lock
 /// and wait for running reads. Only `rapport_engine_free` needs the caller's own
 /// synchronisation: no other call on the handle may run or start during or after it.
@@ -1026,6 +1026,83 @@ pub unsafe extern "C" fn rapport_engine_record_feedback(
         };
         // SAFETY: NULL or a live handle by the caller's contract.
         unsafe { write(engine)? }.record_feedback(customer, score, Timestamp(at))?;
+        Ok(())
+    })
+}
+
+/// The cohort length of the retention rows of `rapport_engine_feedback_report`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum rapport_period {
+    /// Calendar months (UTC), labelled `"2024-03"`.
+    Month = 0,
+    /// Calendar quarters (UTC), labelled `"2024-Q1"`.
+    Quarter = 1,
+}
+
+/// The customer-experience report: NPS, CSAT and CES over the survey answers recorded with
+/// `rapport_engine_record_feedback`, and retention and churn per period over the purchase
+/// history. A read.
+///
+/// * NPS: % promoters (answers 9–10) − % detractors (0–6), from −100 to 100; passives (7–8)
+///   count in the denominator only. CSAT: % of CSAT answers that are 4 or 5. CES: the mean CES
+///   answer. Every answer in the window counts: a customer who answered twice counts twice.
+/// * Retention: one row per period (calendar month or quarter, UTC), oldest first, for each
+///   period that has purchases, starts inside the window and has a purchase after it: of the
+///   customers who bought in the period, the share who bought again in the next one (the last
+///   row's next period may still be in progress). Churn is 1 − retention. Periods without
+///   purchases get no row.
+///
+/// * `period`: a `rapport_period` value.
+/// * `has_window`: false reports every answer and every period (`from` and `to` are ignored);
+///   true keeps the answers given in `[from, to)` and the periods starting in it (Unix
+///   seconds; `from` must be before `to`; `INT64_MIN` or `INT64_MAX` leave one end open).
+/// * `out`: receives a new report owned by the caller (free it with
+///   `rapport_feedback_report_free`), or NULL on failure.
+///
+/// Errors: `RAPPORT_STATUS_INVALID_ARGUMENT` for a `period` that is not a `rapport_period` and
+/// for a window whose `from` is not before `to`. An engine without answers or purchases gives
+/// a report without values or rows, not an error.
+///
+/// # Safety
+/// `engine` is NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_feedback_report(
+    engine: *const rapport_engine,
+    period: c_int,
+    has_window: bool,
+    from: i64,
+    to: i64,
+    out: *mut *mut rapport_feedback_report,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { clear_out(out)? };
+        let period = match period {
+            0 => Period::Month,
+            1 => Period::Quarter,
+            other => {
+                return Err(FfiError::new(
+                    rapport_status::InvalidArgument,
+                    format!("period {other} is not a rapport_period value"),
+                ));
+            }
+        };
+        let window = if !has_window {
+            None
+        } else if from < to {
+            Some((Timestamp(from), Timestamp(to)))
+        } else {
+            return Err(FfiError::new(
+                rapport_status::InvalidArgument,
+                format!("empty window: from ({from}) must be before to ({to})"),
+            ));
+        };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let r = unsafe { read(engine)? }.feedback_report(period, window);
+        // SAFETY: checked non-NULL and writable above.
+        unsafe { out.write(rapport_feedback_report::boxed(r)) };
         Ok(())
     })
 }

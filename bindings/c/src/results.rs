@@ -4,11 +4,14 @@
 //! documented sentinel (0, NULL, NaN, false) instead of a status. Strings they return are
 //! borrowed from the object: valid until it is freed, never to be freed by the caller.
 
-use crate::boundary::{FfiResult, boundary, boundary_value, rapport_status, write_out};
+use crate::boundary::{
+    FfiResult, boundary, boundary_value, rapport_status, write_opt_out, write_out,
+};
 use crate::engine::rapport_channel;
 use rapport_core::engine::SimilarProduct;
 use rapport_core::{
-    Catalog, Channel, Greeting, GreetingKind, Profile, Reason, Recommendations, Segment,
+    Catalog, Channel, FeedbackReport, Greeting, GreetingKind, Profile, Reason, Recommendations,
+    Segment,
 };
 use std::ffi::{CString, c_char};
 
@@ -1109,6 +1112,308 @@ pub unsafe extern "C" fn rapport_greeting_runner_up_reason(
         // SAFETY: NULL or live by the caller's contract.
         unsafe { rapport_greeting::runner_up(greeting, i) }
             .map_or(std::ptr::null(), |r| r.reason.as_ptr())
+    })
+}
+
+struct RetentionRow {
+    period: CString,
+    start: i64,
+    active: usize,
+    retained: usize,
+    retention_rate: f64,
+    churn_rate: f64,
+}
+
+/// NPS, CSAT, CES and retention per period. Values and counts cover the survey answers inside
+/// the window the report was asked for (every answer without one). Library-owned; from
+/// `rapport_engine_feedback_report`, freed with `rapport_feedback_report_free`.
+pub struct rapport_feedback_report {
+    nps: Option<f64>,
+    promoters: usize,
+    passives: usize,
+    detractors: usize,
+    csat: Option<f64>,
+    csat_responses: usize,
+    ces: Option<f64>,
+    ces_responses: usize,
+    retention: Vec<RetentionRow>,
+}
+
+impl rapport_feedback_report {
+    pub(crate) fn boxed(r: FeedbackReport) -> *mut Self {
+        Box::into_raw(Box::new(rapport_feedback_report {
+            nps: r.nps,
+            promoters: r.promoters,
+            passives: r.passives,
+            detractors: r.detractors,
+            csat: r.csat,
+            csat_responses: r.csat_responses,
+            ces: r.ces,
+            ces_responses: r.ces_responses,
+            retention: r
+                .retention
+                .into_iter()
+                .map(|p| RetentionRow {
+                    period: c_string(&p.period),
+                    start: p.start.0,
+                    active: p.active,
+                    retained: p.retained,
+                    retention_rate: p.retention_rate,
+                    churn_rate: p.churn_rate,
+                })
+                .collect(),
+        }))
+    }
+
+    /// Borrows retention row `i`.
+    ///
+    /// # Safety
+    /// `r` is NULL or live.
+    unsafe fn row<'a>(r: *const Self, i: usize) -> Option<&'a RetentionRow> {
+        // SAFETY: forwarded contract.
+        unsafe { get(r) }.and_then(|r| r.retention.get(i))
+    }
+
+    /// An optional value of the report: written to `out` (NaN when absent), and whether it is
+    /// present.
+    ///
+    /// # Safety
+    /// `r` is NULL or live; `out` is NULL or writable.
+    unsafe fn optional(r: *const Self, value: fn(&Self) -> Option<f64>, out: *mut f64) -> bool {
+        // SAFETY: forwarded contract.
+        let v = unsafe { get(r) }.and_then(value);
+        // SAFETY: forwarded contract.
+        unsafe { write_opt_out(out, v.unwrap_or(f64::NAN)) };
+        v.is_some()
+    }
+}
+
+/// Releases a feedback report; NULL is a no-op. Strings borrowed from it become invalid.
+///
+/// # Safety
+/// `report` is NULL or a pointer from this library not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_free(report: *mut rapport_feedback_report) {
+    // SAFETY: forwarded contract.
+    unsafe { free(report) }
+}
+
+/// The Net Promoter Score in [−100, 100]: % promoters (answers 9–10) − % detractors (0–6) of
+/// the NPS answers in the window. Returns true and writes it to `*out`; returns false
+/// and writes NaN when there is no NPS answer (false for NULL). `out` may be NULL to ask only
+/// whether there is a value.
+///
+/// # Safety
+/// `report` is NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_nps(
+    report: *const rapport_feedback_report,
+    out: *mut f64,
+) -> bool {
+    boundary_value(false, || {
+        // SAFETY: NULL or live, and NULL or writable, by the caller's contract.
+        unsafe { rapport_feedback_report::optional(report, |r| r.nps, out) }
+    })
+}
+
+/// NPS answers 9–10 in the window (0 for NULL).
+///
+/// # Safety
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_promoters(
+    report: *const rapport_feedback_report,
+) -> usize {
+    // SAFETY: NULL or live by the caller's contract.
+    boundary_value(0, || unsafe { get(report) }.map_or(0, |r| r.promoters))
+}
+
+/// NPS answers 7–8 in the window (0 for NULL).
+///
+/// # Safety
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_passives(
+    report: *const rapport_feedback_report,
+) -> usize {
+    // SAFETY: NULL or live by the caller's contract.
+    boundary_value(0, || unsafe { get(report) }.map_or(0, |r| r.passives))
+}
+
+/// NPS answers 0–6 in the window (0 for NULL).
+///
+/// # Safety
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_detractors(
+    report: *const rapport_feedback_report,
+) -> usize {
+    // SAFETY: NULL or live by the caller's contract.
+    boundary_value(0, || unsafe { get(report) }.map_or(0, |r| r.detractors))
+}
+
+/// CSAT: the % of CSAT answers in the window that are 4 or 5, in [0, 100]. Returns true and
+/// writes it to `*out`; returns false and writes NaN when there is no CSAT answer (false for
+/// NULL). `out` may be NULL to ask only whether there is a value.
+///
+/// # Safety
+/// `report` is NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_csat(
+    report: *const rapport_feedback_report,
+    out: *mut f64,
+) -> bool {
+    boundary_value(false, || {
+        // SAFETY: NULL or live, and NULL or writable, by the caller's contract.
+        unsafe { rapport_feedback_report::optional(report, |r| r.csat, out) }
+    })
+}
+
+/// CSAT answers in the window (0 for NULL).
+///
+/// # Safety
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_csat_responses(
+    report: *const rapport_feedback_report,
+) -> usize {
+    // SAFETY: NULL or live by the caller's contract.
+    boundary_value(0, || unsafe { get(report) }.map_or(0, |r| r.csat_responses))
+}
+
+/// CES: the mean CES answer in the window, in [1, 7] (higher is more effort). Returns true and
+/// writes it to `*out`; returns false and writes NaN when there is no CES answer (false for
+/// NULL). `out` may be NULL to ask only whether there is a value.
+///
+/// # Safety
+/// `report` is NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_ces(
+    report: *const rapport_feedback_report,
+    out: *mut f64,
+) -> bool {
+    boundary_value(false, || {
+        // SAFETY: NULL or live, and NULL or writable, by the caller's contract.
+        unsafe { rapport_feedback_report::optional(report, |r| r.ces, out) }
+    })
+}
+
+/// CES answers in the window (0 for NULL).
+///
+/// # Safety
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_ces_responses(
+    report: *const rapport_feedback_report,
+) -> usize {
+    // SAFETY: NULL or live by the caller's contract.
+    boundary_value(0, || unsafe { get(report) }.map_or(0, |r| r.ces_responses))
+}
+
+/// Number of retention rows, oldest period first (0 for NULL).
+///
+/// # Safety
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_retention_len(
+    report: *const rapport_feedback_report,
+) -> usize {
+    boundary_value(0, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { get(report) }.map_or(0, |r| r.retention.len())
+    })
+}
+
+/// Label of the period of retention row `i` (`"2024-03"` for months, `"2024-Q1"` for
+/// quarters); borrowed; NULL when out of range.
+///
+/// # Safety
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_retention_period(
+    report: *const rapport_feedback_report,
+    i: usize,
+) -> *const c_char {
+    boundary_value(std::ptr::null(), || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { rapport_feedback_report::row(report, i) }
+            .map_or(std::ptr::null(), |p| p.period.as_ptr())
+    })
+}
+
+/// First second of the period of retention row `i` (Unix seconds, UTC); 0 when out of range.
+///
+/// # Safety
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_retention_start(
+    report: *const rapport_feedback_report,
+    i: usize,
+) -> i64 {
+    boundary_value(0, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { rapport_feedback_report::row(report, i) }.map_or(0, |p| p.start)
+    })
+}
+
+/// Customers with a purchase in the period of retention row `i`; 0 when out of range.
+///
+/// # Safety
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_retention_active(
+    report: *const rapport_feedback_report,
+    i: usize,
+) -> usize {
+    boundary_value(0, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { rapport_feedback_report::row(report, i) }.map_or(0, |p| p.active)
+    })
+}
+
+/// Of the active customers of retention row `i`, those with a purchase in the next period; 0
+/// when out of range.
+///
+/// # Safety
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_retention_retained(
+    report: *const rapport_feedback_report,
+    i: usize,
+) -> usize {
+    boundary_value(0, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { rapport_feedback_report::row(report, i) }.map_or(0, |p| p.retained)
+    })
+}
+
+/// Retention of row `i`, `retained / active` in [0, 1]; NaN when out of range.
+///
+/// # Safety
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_retention_rate(
+    report: *const rapport_feedback_report,
+    i: usize,
+) -> f64 {
+    boundary_value(f64::NAN, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { rapport_feedback_report::row(report, i) }.map_or(f64::NAN, |p| p.retention_rate)
+    })
+}
+
+/// Churn of row `i`, `1 − retention` in [0, 1]; NaN when out of range.
+///
+/// # Safety
+/// `report` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_feedback_report_retention_churn_rate(
+    report: *const rapport_feedback_report,
+    i: usize,
+) -> f64 {
+    boundary_value(f64::NAN, || {
+        // SAFETY: NULL or live by the caller's contract.
+        unsafe { rapport_feedback_report::row(report, i) }.map_or(f64::NAN, |p| p.churn_rate)
     })
 }
 

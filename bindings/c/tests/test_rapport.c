@@ -141,6 +141,26 @@ static void test_free_null_is_noop(void) {
     CHECK(isnan(rapport_greeting_runner_up_score(NULL, 0)));
     rapport_greeting_kind kind = RAPPORT_GREETING_KIND_STANDARD;
     CHECK_STATUS(rapport_greeting_get_kind(NULL, &kind), RAPPORT_STATUS_NULL_ARGUMENT);
+    rapport_feedback_report_free(NULL);
+    double value = 1.0;
+    CHECK(!rapport_feedback_report_nps(NULL, &value) && isnan(value));
+    value = 1.0;
+    CHECK(!rapport_feedback_report_csat(NULL, &value) && isnan(value));
+    value = 1.0;
+    CHECK(!rapport_feedback_report_ces(NULL, &value) && isnan(value));
+    CHECK(!rapport_feedback_report_nps(NULL, NULL));
+    CHECK(rapport_feedback_report_promoters(NULL) == 0);
+    CHECK(rapport_feedback_report_passives(NULL) == 0);
+    CHECK(rapport_feedback_report_detractors(NULL) == 0);
+    CHECK(rapport_feedback_report_csat_responses(NULL) == 0);
+    CHECK(rapport_feedback_report_ces_responses(NULL) == 0);
+    CHECK(rapport_feedback_report_retention_len(NULL) == 0);
+    CHECK(rapport_feedback_report_retention_period(NULL, 0) == NULL);
+    CHECK(rapport_feedback_report_retention_start(NULL, 0) == 0);
+    CHECK(rapport_feedback_report_retention_active(NULL, 0) == 0);
+    CHECK(rapport_feedback_report_retention_retained(NULL, 0) == 0);
+    CHECK(isnan(rapport_feedback_report_retention_rate(NULL, 0)));
+    CHECK(isnan(rapport_feedback_report_retention_churn_rate(NULL, 0)));
 }
 
 static void test_null_arguments(void) {
@@ -958,6 +978,225 @@ static void test_greetings(void) {
     rapport_engine_free(e);
 }
 
+/* Calendar dates of the feedback tests (UTC; 2024 is a leap year). */
+static const int64_t JAN1 = 1704067200; /* 2024-01-01 00:00 */
+#define FEB1 (JAN1 + 31 * DAY)
+#define MAR1 (FEB1 + 29 * DAY)
+#define APR1 (MAR1 + 31 * DAY)
+#define MAY1 (APR1 + 30 * DAY)
+
+static void bought(rapport_engine *e, const char *customer, int64_t at) {
+    OK(rapport_engine_record_purchase(e, customer, "p", at, 1.0, 2.0, NULL, NULL));
+}
+
+static void answered(rapport_engine *e, const char *customer, int kind, int value, int64_t at) {
+    OK(rapport_engine_record_feedback(e, customer, kind, value, at));
+}
+
+/* Builds a report and checks the status; the caller frees it. */
+static rapport_feedback_report *report_of(const rapport_engine *e, int period, bool has_window,
+                                          int64_t from, int64_t to) {
+    rapport_feedback_report *r = NULL;
+    OK(rapport_engine_feedback_report(e, period, has_window, from, to, &r));
+    return r;
+}
+
+static bool near(double a, double b) { return fabs(a - b) < 1e-9; }
+
+/* Checks retention row i: label, start, active, retained, retention rate and churn. */
+static void check_row(const rapport_feedback_report *r, size_t i, const char *period,
+                      int64_t start, size_t active, size_t retained, double rate) {
+    CHECK(streq(rapport_feedback_report_retention_period(r, i), period));
+    CHECK(rapport_feedback_report_retention_start(r, i) == start);
+    CHECK(rapport_feedback_report_retention_active(r, i) == active);
+    CHECK(rapport_feedback_report_retention_retained(r, i) == retained);
+    CHECK(near(rapport_feedback_report_retention_rate(r, i), rate));
+    CHECK(near(rapport_feedback_report_retention_churn_rate(r, i), 1.0 - rate));
+}
+
+static void test_feedback_report(void) {
+    rapport_engine *e = NULL;
+    OK(rapport_engine_new(NULL, &e));
+
+    /* nothing recorded: a report without values or rows, not an error */
+    rapport_feedback_report *r = report_of(e, RAPPORT_PERIOD_MONTH, false, 0, 0);
+    CHECK(r != NULL);
+    double v = 1.0;
+    CHECK(!rapport_feedback_report_nps(r, &v) && isnan(v));
+    v = 1.0;
+    CHECK(!rapport_feedback_report_csat(r, &v) && isnan(v));
+    v = 1.0;
+    CHECK(!rapport_feedback_report_ces(r, &v) && isnan(v));
+    CHECK(rapport_feedback_report_promoters(r) == 0 && rapport_feedback_report_passives(r) == 0 &&
+          rapport_feedback_report_detractors(r) == 0);
+    CHECK(rapport_feedback_report_csat_responses(r) == 0);
+    CHECK(rapport_feedback_report_ces_responses(r) == 0);
+    CHECK(rapport_feedback_report_retention_len(r) == 0);
+    CHECK(rapport_feedback_report_retention_period(r, 0) == NULL);
+    rapport_feedback_report_free(r);
+
+    /* purchases: January a (twice), b, c, d; February a, b, d; March a, c; none in April;
+     * May b */
+    bought(e, "a", JAN1 + 2 * DAY);
+    bought(e, "a", JAN1 + 19 * DAY); /* the same customer twice in a month counts once */
+    bought(e, "b", JAN1 + 2 * DAY);
+    bought(e, "c", JAN1 + 2 * DAY);
+    bought(e, "d", JAN1 + 2 * DAY);
+    bought(e, "a", FEB1 + 9 * DAY);
+    bought(e, "b", FEB1 + 9 * DAY);
+    bought(e, "d", FEB1 + 9 * DAY);
+    bought(e, "a", MAR1 + 4 * DAY);
+    bought(e, "c", MAR1 + 4 * DAY);
+    bought(e, "b", MAY1 + DAY);
+
+    /* answers on January 15, February 20 and March 10 (e never bought: still counted) */
+    const int64_t jan15 = JAN1 + 14 * DAY, feb20 = FEB1 + 19 * DAY, mar10 = MAR1 + 9 * DAY;
+    answered(e, "a", RAPPORT_FEEDBACK_KIND_NPS, 10, jan15);
+    answered(e, "b", RAPPORT_FEEDBACK_KIND_NPS, 9, jan15);
+    answered(e, "c", RAPPORT_FEEDBACK_KIND_NPS, 7, jan15);
+    answered(e, "d", RAPPORT_FEEDBACK_KIND_NPS, 3, jan15);
+    answered(e, "a", RAPPORT_FEEDBACK_KIND_CSAT, 5, jan15);
+    answered(e, "b", RAPPORT_FEEDBACK_KIND_CSAT, 4, jan15);
+    answered(e, "c", RAPPORT_FEEDBACK_KIND_CSAT, 2, jan15);
+    answered(e, "a", RAPPORT_FEEDBACK_KIND_CES, 2, jan15);
+    answered(e, "b", RAPPORT_FEEDBACK_KIND_CES, 4, jan15);
+    answered(e, "a", RAPPORT_FEEDBACK_KIND_NPS, 6, feb20);
+    answered(e, "b", RAPPORT_FEEDBACK_KIND_NPS, 10, feb20);
+    answered(e, "e", RAPPORT_FEEDBACK_KIND_NPS, 9, feb20);
+    answered(e, "a", RAPPORT_FEEDBACK_KIND_CSAT, 1, feb20);
+    answered(e, "a", RAPPORT_FEEDBACK_KIND_CES, 6, feb20);
+    answered(e, "c", RAPPORT_FEEDBACK_KIND_NPS, 9, mar10);
+    answered(e, "c", RAPPORT_FEEDBACK_KIND_CSAT, 3, mar10);
+
+    /* every answer and period, by month */
+    r = report_of(e, RAPPORT_PERIOD_MONTH, false, 0, 0);
+    /* NPS answers 10 9 7 3 | 6 10 9 | 9: promoters (9-10) 10 9 10 9 9 = 5, passives (7-8) 7 = 1,
+     * detractors (0-6) 3 6 = 2; NPS = 100 * (5 - 2) / 8 = 37.5 */
+    CHECK(rapport_feedback_report_promoters(r) == 5);
+    CHECK(rapport_feedback_report_passives(r) == 1);
+    CHECK(rapport_feedback_report_detractors(r) == 2);
+    v = NAN;
+    CHECK(rapport_feedback_report_nps(r, &v) && near(v, 37.5));
+    CHECK(rapport_feedback_report_nps(r, NULL)); /* only asks whether there is a value */
+    /* CSAT answers 5 4 2 | 1 | 3: two of five are 4 or 5, 40 % */
+    CHECK(rapport_feedback_report_csat_responses(r) == 5);
+    CHECK(rapport_feedback_report_csat(r, &v) && near(v, 40.0));
+    /* CES answers 2 4 | 6: mean 4 */
+    CHECK(rapport_feedback_report_ces_responses(r) == 3);
+    CHECK(rapport_feedback_report_ces(r, &v) && near(v, 4.0));
+    /* January {a b c d}: a b d bought in February, 3 of 4. February {a b d}: a bought in March,
+     * 1 of 3. March {a c}: nobody in April, 0 of 2. April has no purchases (no row); May is
+     * the last period with purchases, nothing after it (no row). */
+    CHECK(rapport_feedback_report_retention_len(r) == 3);
+    check_row(r, 0, "2024-01", JAN1, 4, 3, 0.75);
+    check_row(r, 1, "2024-02", FEB1, 3, 1, 1.0 / 3.0);
+    check_row(r, 2, "2024-03", MAR1, 2, 0, 0.0);
+    /* out of range */
+    CHECK(rapport_feedback_report_retention_period(r, 3) == NULL);
+    CHECK(rapport_feedback_report_retention_start(r, 3) == 0);
+    CHECK(rapport_feedback_report_retention_active(r, 3) == 0);
+    CHECK(rapport_feedback_report_retention_retained(r, 3) == 0);
+    CHECK(isnan(rapport_feedback_report_retention_rate(r, 3)));
+    CHECK(isnan(rapport_feedback_report_retention_churn_rate(r, SIZE_MAX)));
+    CHECK(rapport_feedback_report_retention_period(r, SIZE_MAX) == NULL);
+    rapport_feedback_report_free(r);
+
+    /* by quarter: the same answers; 2024-Q1 {a b c d}, of whom b bought in Q2 (May), 1 of 4;
+     * Q2 is the last quarter with purchases (no row) */
+    r = report_of(e, RAPPORT_PERIOD_QUARTER, false, 0, 0);
+    CHECK(rapport_feedback_report_nps(r, &v) && near(v, 37.5));
+    CHECK(rapport_feedback_report_retention_len(r) == 1);
+    check_row(r, 0, "2024-Q1", JAN1, 4, 1, 0.25);
+    rapport_feedback_report_free(r);
+
+    /* window [February 1, April 1): the February and March answers and rows */
+    r = report_of(e, RAPPORT_PERIOD_MONTH, true, FEB1, APR1);
+    /* NPS 6 10 9 9: 3 promoters, 1 detractor; 100 * (3 - 1) / 4 = 50 */
+    CHECK(rapport_feedback_report_promoters(r) == 3);
+    CHECK(rapport_feedback_report_passives(r) == 0);
+    CHECK(rapport_feedback_report_detractors(r) == 1);
+    CHECK(rapport_feedback_report_nps(r, &v) && near(v, 50.0));
+    /* CSAT 1 3: none satisfied, 0 % (a value, not "no answers") */
+    CHECK(rapport_feedback_report_csat_responses(r) == 2);
+    CHECK(rapport_feedback_report_csat(r, &v) && near(v, 0.0));
+    /* CES 6 */
+    CHECK(rapport_feedback_report_ces_responses(r) == 1);
+    CHECK(rapport_feedback_report_ces(r, &v) && near(v, 6.0));
+    CHECK(rapport_feedback_report_retention_len(r) == 2);
+    check_row(r, 0, "2024-02", FEB1, 3, 1, 1.0 / 3.0);
+    check_row(r, 1, "2024-03", MAR1, 2, 0, 0.0);
+    rapport_feedback_report_free(r);
+
+    /* the window is [from, to): from = the February answers' time keeps them, to = the March
+     * answers' time drops those. NPS 6 10 9: 100 * (2 - 1) / 3; CSAT 1: 0 %; CES 6. Only March
+     * starts inside the window. */
+    r = report_of(e, RAPPORT_PERIOD_MONTH, true, feb20, mar10);
+    CHECK(rapport_feedback_report_nps(r, &v) && near(v, 100.0 / 3.0));
+    CHECK(rapport_feedback_report_promoters(r) == 2 && rapport_feedback_report_detractors(r) == 1);
+    CHECK(rapport_feedback_report_csat(r, &v) && near(v, 0.0));
+    CHECK(rapport_feedback_report_ces(r, &v) && near(v, 6.0));
+    CHECK(rapport_feedback_report_retention_len(r) == 1);
+    check_row(r, 0, "2024-03", MAR1, 2, 0, 0.0);
+    rapport_feedback_report_free(r);
+    /* one second later on both ends: only the March answers, NPS 9 and CSAT 3, and no CES */
+    r = report_of(e, RAPPORT_PERIOD_MONTH, true, feb20 + 1, mar10 + 1);
+    CHECK(rapport_feedback_report_nps(r, &v) && near(v, 100.0));
+    CHECK(rapport_feedback_report_csat_responses(r) == 1);
+    CHECK(rapport_feedback_report_csat(r, &v) && near(v, 0.0));
+    v = 1.0;
+    CHECK(!rapport_feedback_report_ces(r, &v) && isnan(v));
+    CHECK(rapport_feedback_report_ces_responses(r) == 0);
+    rapport_feedback_report_free(r);
+
+    /* INT64_MIN leaves the start open: everything before February 1, i.e. the January answers:
+     * NPS 10 9 7 3 = 100 * (2 - 1) / 4 = 25; CSAT 5 4 2 = 2 of 3; CES 2 4 = 3 */
+    r = report_of(e, RAPPORT_PERIOD_MONTH, true, INT64_MIN, FEB1);
+    CHECK(rapport_feedback_report_nps(r, &v) && near(v, 25.0));
+    CHECK(rapport_feedback_report_passives(r) == 1);
+    CHECK(rapport_feedback_report_csat(r, &v) && near(v, 200.0 / 3.0));
+    CHECK(rapport_feedback_report_ces(r, &v) && near(v, 3.0));
+    CHECK(rapport_feedback_report_retention_len(r) == 1);
+    check_row(r, 0, "2024-01", JAN1, 4, 3, 0.75);
+    /* the report owns its data: it outlives the engine */
+    rapport_engine_free(e);
+    CHECK(streq(rapport_feedback_report_retention_period(r, 0), "2024-01"));
+    CHECK(rapport_feedback_report_promoters(r) == 2);
+    rapport_feedback_report_free(r);
+
+    /* errors: NULL arguments, periods that are not rapport_period values, empty windows */
+    OK(rapport_engine_new(NULL, &e));
+    r = (rapport_feedback_report *)0x1; /* overwritten with NULL by a failed call */
+    CHECK_STATUS(rapport_engine_feedback_report(NULL, RAPPORT_PERIOD_MONTH, false, 0, 0, &r),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(r == NULL);
+    CHECK(strstr(last_error(), "engine is NULL") != NULL);
+    CHECK_STATUS(rapport_engine_feedback_report(e, RAPPORT_PERIOD_MONTH, false, 0, 0, NULL),
+                 RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(last_error(), "out is NULL") != NULL);
+    const int bad_periods[] = {2, -1, 1000};
+    for (size_t i = 0; i < sizeof bad_periods / sizeof bad_periods[0]; i++) {
+        r = (rapport_feedback_report *)0x1;
+        CHECK_STATUS(rapport_engine_feedback_report(e, bad_periods[i], false, 0, 0, &r),
+                     RAPPORT_STATUS_INVALID_ARGUMENT);
+        CHECK(r == NULL);
+        CHECK(strstr(last_error(), "is not a rapport_period value") != NULL);
+    }
+    CHECK(strstr(last_error(), "period 1000") != NULL);
+    r = (rapport_feedback_report *)0x1;
+    CHECK_STATUS(rapport_engine_feedback_report(e, RAPPORT_PERIOD_QUARTER, true, FEB1, FEB1, &r),
+                 RAPPORT_STATUS_INVALID_ARGUMENT);
+    CHECK(r == NULL);
+    CHECK(strstr(last_error(), "from") && strstr(last_error(), "before"));
+    CHECK_STATUS(rapport_engine_feedback_report(e, RAPPORT_PERIOD_MONTH, true, APR1, FEB1, &r),
+                 RAPPORT_STATUS_INVALID_ARGUMENT);
+    CHECK(r == NULL);
+    /* without a window, from and to are ignored */
+    OK(rapport_engine_feedback_report(e, RAPPORT_PERIOD_MONTH, false, APR1, FEB1, &r));
+    CHECK(r != NULL && rapport_feedback_report_retention_len(r) == 0);
+    rapport_feedback_report_free(r);
+    rapport_engine_free(e);
+}
+
 int main(void) {
     test_misc();
     test_free_null_is_noop();
@@ -970,6 +1209,7 @@ int main(void) {
     test_csv();
     test_greeting_errors();
     test_greetings();
+    test_feedback_report();
 
     rapport_engine *e = shop();
     OK(rapport_engine_train(e, NULL, NULL, NULL));
