@@ -2,16 +2,16 @@
 //! translates the result.
 
 use crate::convert::{
-    Obj, byte_array, count, object, objects, opt_date, opt_f64, opt_str, options, string, strings,
-    timestamp, timestamp_or_now,
+    Obj, byte_array, count, date, object, objects, opt_date, opt_f64, opt_str, options, string,
+    strings, timestamp, timestamp_or_now,
 };
 use crate::error::{IntoJs, JsResult, invalid, to_js};
 use js_sys::{Array, Float32Array, Float64Array, Uint8Array};
 use rapport::als::AlsConfig;
 use rapport::greeting::{Engagement, RunnerUp, VectorSource, Why};
 use rapport::{
-    Channel, CsvLayout, CustomerInfo, EngineConfig, IngestOptions, Product, Purchase, Reason,
-    RecommendOptions, Recorded, Score,
+    Channel, CsvLayout, CustomerInfo, EngineConfig, IngestOptions, Period, Product, Purchase,
+    Reason, RecommendOptions, Recorded, Score, Timestamp,
 };
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -138,6 +138,18 @@ export interface IngestReport {
   duplicates: number;
 }
 
+/** What `train` reports after each iteration. */
+export interface TrainProgress {
+  /** 1-based iteration just finished. */
+  iteration: number;
+  /** Of how many. */
+  iterations: number;
+  /** Weighted squared loss plus regularization, per interaction. */
+  loss: number;
+  /** Wall time of the iteration in milliseconds (0 where the platform has no clock). */
+  elapsedMs: number;
+}
+
 /** A summary of one training run. */
 export interface TrainReport {
   customers: number;
@@ -254,6 +266,48 @@ export type EngagementEvent = "impression" | "click" | "conversion";
 
 /** A survey scale: NPS 0–10, CSAT 1–5, CES 1–7. */
 export type SurveyKind = "nps" | "csat" | "ces";
+
+/** Which answers and periods `feedbackReport` covers. */
+export interface FeedbackReportOptions {
+  /** Cohort length for retention (default "month"). */
+  period?: "month" | "quarter";
+  /** Start of the window, inclusive (default: no start). */
+  from?: Time | null;
+  /** End of the window, exclusive (default: no end). */
+  to?: Time | null;
+}
+
+/** Retention from one period to the next. */
+export interface PeriodRetention {
+  /** "2011-03" for months, "2011-Q1" for quarters. */
+  period: string;
+  /** First instant of the period. */
+  start: Date;
+  /** Customers with a purchase in the period. */
+  active: number;
+  /** Of those, customers with a purchase in the next period. */
+  retained: number;
+  retentionRate: number;
+  churnRate: number;
+}
+
+/** The base-level customer-experience report. */
+export interface FeedbackReport {
+  /** NPS in [-100, 100]; null without NPS answers. */
+  nps: number | null;
+  promoters: number;
+  passives: number;
+  detractors: number;
+  /** % of CSAT answers that are 4 or 5; null without CSAT answers. */
+  csat: number | null;
+  csatResponses: number;
+  /** Mean CES answer; null without CES answers. */
+  ces: number | null;
+  cesResponses: number;
+  /** Retention per period, oldest first (periods that start inside the window and have a
+   * successor with purchases). */
+  retention: PeriodRetention[];
+}
 "#;
 
 /// An optional argument: omitted or `undefined` is `None` (`null` is treated the same).
@@ -420,6 +474,16 @@ impl CsvIn {
         o.drop_zero_price = self.drop_zero_price.unwrap_or(o.drop_zero_price);
         Ok(o)
     }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReportIn {
+    period: Option<String>,
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    from: JsValue,
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    to: JsValue,
 }
 
 #[derive(Default, Deserialize)]
@@ -715,10 +779,44 @@ impl Engine {
     }
 
     /// Trains the model on the whole history (synchronously: keep models small in a page, or
-    /// run this in a Worker).
+    /// run this in a Worker), calling `onProgress` after each iteration. If `onProgress`
+    /// throws, it is not called again and its exception is rethrown once training has
+    /// finished; the new model is in place either way.
     #[wasm_bindgen(unchecked_return_type = "TrainReport")]
-    pub fn train(&mut self) -> JsResult<JsValue> {
-        let r = self.inner.train().js()?;
+    pub fn train(
+        &mut self,
+        #[wasm_bindgen(
+            js_name = "onProgress",
+            unchecked_optional_param_type = "(progress: TrainProgress) => void"
+        )]
+        on_progress: Opt,
+    ) -> JsResult<JsValue> {
+        let callback = match on_progress {
+            Some(v) if !v.is_undefined() && !v.is_null() => Some(
+                v.dyn_into::<js_sys::Function>()
+                    .map_err(|_| invalid("onProgress must be a function"))?,
+            ),
+            _ => None,
+        };
+        let mut thrown: Option<JsValue> = None;
+        let mut report = |p: &rapport::als::Progress| {
+            let Some(f) = callback.as_ref().filter(|_| thrown.is_none()) else {
+                return;
+            };
+            let progress = Obj::new()
+                .set("iteration", p.iteration as f64)
+                .set("iterations", p.iterations as f64)
+                .set("loss", p.loss)
+                .set("elapsedMs", p.elapsed.as_secs_f64() * 1000.0)
+                .build();
+            if let Err(e) = f.call1(&JsValue::UNDEFINED, &progress) {
+                thrown = Some(e);
+            }
+        };
+        let r = self.inner.train_with(Some(&mut report)).js()?;
+        if let Some(e) = thrown {
+            return Err(e);
+        }
         Ok(Obj::new()
             .set("customers", r.customers as f64)
             .set("products", r.products as f64)
@@ -958,6 +1056,69 @@ impl Engine {
             }
         };
         self.inner.record_engagement(&customer, &variant, e).js()
+    }
+
+    /// NPS, CSAT and CES over the answers inside the window, and retention and churn per
+    /// month or quarter (see `FeedbackReportOptions`).
+    #[wasm_bindgen(js_name = feedbackReport, unchecked_return_type = "FeedbackReport")]
+    pub fn feedback_report(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "FeedbackReportOptions")] options: Opt,
+    ) -> JsResult<JsValue> {
+        let o: ReportIn = crate::convert::options(options, "options")?;
+        let period = match o.period.as_deref() {
+            None | Some("month") => Period::Month,
+            Some("quarter") => Period::Quarter,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "options.period: unknown period {other:?} (use \"month\" or \"quarter\")"
+                )));
+            }
+        };
+        let bound = |v: &JsValue, what: &str| -> JsResult<Option<Timestamp>> {
+            if v.is_undefined() || v.is_null() {
+                Ok(None)
+            } else {
+                timestamp(v, what).map(Some)
+            }
+        };
+        let (from, to) = (bound(&o.from, "options.from")?, bound(&o.to, "options.to")?);
+        let window = match (from, to) {
+            (None, None) => None,
+            (Some(f), Some(t)) if f >= t => {
+                return Err(invalid("options.from must be before options.to"));
+            }
+            (f, t) => Some((
+                f.unwrap_or(Timestamp(i64::MIN)),
+                t.unwrap_or(Timestamp(i64::MAX)),
+            )),
+        };
+        let r = self.inner.feedback_report(period, window);
+        let retention: Array = r
+            .retention
+            .iter()
+            .map(|p| {
+                Obj::new()
+                    .set("period", p.period.as_str())
+                    .set("start", date(p.start))
+                    .set("active", p.active as f64)
+                    .set("retained", p.retained as f64)
+                    .set("retentionRate", p.retention_rate)
+                    .set("churnRate", p.churn_rate)
+                    .build()
+            })
+            .collect();
+        Ok(Obj::new()
+            .set("nps", opt_f64(r.nps))
+            .set("promoters", r.promoters as f64)
+            .set("passives", r.passives as f64)
+            .set("detractors", r.detractors as f64)
+            .set("csat", opt_f64(r.csat))
+            .set("csatResponses", r.csat_responses as f64)
+            .set("ces", opt_f64(r.ces))
+            .set("cesResponses", r.ces_responses as f64)
+            .set("retention", retention)
+            .build())
     }
 
     /// Records a survey answer (NPS 0–10, CSAT 1–5, CES 1–7) at `at` (default: now). A poor

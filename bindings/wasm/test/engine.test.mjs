@@ -295,6 +295,84 @@ test("train a small model in the page, save and load it", () => {
   again.free();
 });
 
+test("train reports each iteration to onProgress", () => {
+  const e = teaAndCoffeeShop();
+  const seen = [];
+  const report = e.train((p) => seen.push(p));
+  assert.deepEqual(
+    seen.map((p) => [p.iteration, p.iterations]),
+    Array.from({ length: 15 }, (_, i) => [i + 1, 15]),
+  );
+  // the callback sees the same losses the report returns
+  assert.deepEqual(seen.map((p) => p.loss), Array.from(report.losses));
+  assert.ok(seen.every((p) => typeof p.elapsedMs === "number" && p.elapsedMs >= 0));
+
+  // a throwing callback is not called again; its exception comes back after training
+  const again = teaAndCoffeeShop();
+  let calls = 0;
+  const stop = new Error("stop");
+  assert.throws(
+    () =>
+      again.train(() => {
+        calls += 1;
+        throw stop;
+      }),
+    (err) => err === stop,
+  );
+  assert.equal(calls, 1);
+  assert.equal(again.isTrained, true);
+  assert.deepEqual(again.recommend("t1"), e.recommend("t1"));
+  e.free();
+  again.free();
+});
+
+test("feedbackReport: NPS, CSAT, CES and retention per period", () => {
+  const e = teaAndCoffeeShop();
+  // purchases fall on days 0–36 of 1970: customers c0–c10 buy in January, c10 and c11 in
+  // February (c10 on days 30, 31 and 33), so January keeps 1 of its 11 customers
+  const empty = e.feedbackReport();
+  assert.equal(empty.nps, null);
+  assert.equal(empty.csat, null);
+  assert.equal(empty.ces, null);
+  assert.equal(empty.retention.length, 1);
+  const [jan] = empty.retention;
+  assert.equal(jan.period, "1970-01");
+  assert.equal(jan.start.toISOString(), "1970-01-01T00:00:00.000Z");
+  assert.equal(jan.active, 11);
+  assert.equal(jan.retained, 1);
+  assert.equal(jan.retentionRate, 1 / 11);
+  assert.equal(jan.churnRate, 1 - 1 / 11);
+  // the whole log is in one quarter, which has no successor to retain into
+  assert.deepEqual(e.feedbackReport({ period: "quarter" }).retention, []);
+
+  const day = (d) => d * 86_400_000;
+  [10, 9, 7, 3].forEach((v, i) => e.recordFeedback(`t${i}`, "nps", v, day(40 + i)));
+  [5, 4, 2].forEach((v, i) => e.recordFeedback(`c${i + 6}`, "csat", v, day(50 + i)));
+  e.recordFeedback("t4", "ces", 2, day(60));
+  e.recordFeedback("t5", "ces", 6, day(61));
+  const r = e.feedbackReport();
+  // NPS = 100 · (promoters − detractors) / answers = 100 · (2 − 1) / 4
+  assert.deepEqual([r.promoters, r.passives, r.detractors], [2, 1, 1]);
+  assert.equal(r.nps, 25);
+  // CSAT = % of answers 4 or 5; CES = mean answer
+  assert.equal(r.csatResponses, 3);
+  assert.equal(r.csat, (100 * 2) / 3);
+  assert.equal(r.cesResponses, 2);
+  assert.equal(r.ces, 4);
+
+  // a window keeps the answers given in [from, to): the first two NPS answers only; January
+  // starts before it, so no retention row
+  const w = e.feedbackReport({ from: day(40), to: new Date(day(42)) });
+  assert.deepEqual([w.promoters, w.passives, w.detractors, w.nps], [2, 0, 0, 100]);
+  assert.equal(w.csat, null);
+  assert.deepEqual(w.retention, []);
+  // an open end: everything from day 50 on
+  const late = e.feedbackReport({ from: day(50) });
+  assert.equal(late.nps, null);
+  assert.equal(late.csatResponses + late.cesResponses, 5);
+  e.free();
+});
+
 test("readCsv: Online Retail layout with its cleaning rules, and custom columns", () => {
   const e = new Engine();
   const csv = [

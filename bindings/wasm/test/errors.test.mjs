@@ -226,3 +226,25 @@ test("every code is a documented one, and the module still works after all the e
   assert.equal(r.products.length, 3);
   assert.equal(r.fallback, false);
 });
+
+test("train and feedbackReport: bad callbacks and options", () => {
+  const e = teaAndCoffeeShop();
+  throwsRapport(() => e.train(42), "InvalidArgument", "invalid argument: onProgress must be a function");
+  assert.equal(e.isTrained, false, "nothing trained on a bad argument");
+  throwsRapport(
+    () => e.feedbackReport({ period: "week" }),
+    "InvalidArgument",
+    /options\.period: unknown period "week"/,
+  );
+  throwsRapport(
+    () => e.feedbackReport({ from: "2011-02-01", to: "2011-01-01" }),
+    "InvalidArgument",
+    "invalid argument: options.from must be before options.to",
+  );
+  throwsRapport(() => e.feedbackReport({ form: 0 }), "InvalidArgument");
+  throwsRapport(() => e.feedbackReport({ to: "yesterday" }), "InvalidArgument", /options\.to/);
+  throwsRapport(() => e.feedbackReport("month"), "InvalidArgument");
+  // the engine still works
+  assert.equal(e.feedbackReport().retention.length, 1);
+  e.free();
+});

@@ -3,6 +3,7 @@
 import init, {
   Engine,
   FactorTable,
+  type FeedbackReport,
   type Greeting,
   type Profile,
   type RapportError,
@@ -24,7 +25,10 @@ export async function demo(bytes: Uint8Array, now: Date): Promise<string[]> {
   engine.upsertCustomer({ id: "12415", firstName: "Ada", channel: "email" });
   const fresh = new Engine({ factors: 16, iterations: 5 });
   fresh.recordPurchases([{ customer: "a", product: "b", timestamp: 0, quantity: 1, unitPrice: 1 }]);
-  const losses: Float64Array = fresh.train().losses;
+  const losses: Float64Array = fresh.train((p) => console.log(p.iteration, p.loss)).losses;
+  const report: FeedbackReport = engine.feedbackReport({ period: "quarter", from: now });
+  const nps: number | null = report.nps;
+  const start: Date | undefined = report.retention[0]?.start;
   const table = FactorTable.random(100, 8, 1);
   const best: Uint32Array = table.topK(new Float32Array(8), 3).items;
   try {
@@ -41,9 +45,11 @@ export async function demo(bytes: Uint8Array, now: Date): Promise<string[]> {
   engine.recommend("12415", { kk: 3 });
   // @ts-expect-error: a purchase needs a quantity and a unit price
   engine.observe({ customer: "a", product: "b", timestamp: now });
+  // @ts-expect-error: "week" is not a period
+  engine.feedbackReport({ period: "week" });
   // @ts-expect-error: scores are a Float32Array, not a number[]
   const wrong: number[] = recs.scores;
 
-  void [scores, because, kind, last, losses, best, wrong];
+  void [scores, because, kind, last, losses, nps, start, best, wrong];
   return recs.products;
 }
