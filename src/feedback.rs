@@ -320,7 +320,8 @@ impl fmt::Display for FeedbackReport {
 }
 
 /// The report over answers and periods within `window` (`[from, to)`, everything when `None`).
-/// A period is reported when it starts inside the window and its successor has purchases.
+/// A period is reported when it has purchases, starts inside the window, and a later period has
+/// purchases (so its successor is observed, even if no one bought in it: retention 0).
 pub fn report(
     history: &History,
     log: &FeedbackLog,

@@ -304,8 +304,8 @@ export interface FeedbackReport {
   /** Mean CES answer; null without CES answers. */
   ces: number | null;
   cesResponses: number;
-  /** Retention per period, oldest first (periods that start inside the window and have a
-   * successor with purchases). */
+  /** Retention per period, oldest first: periods with purchases that start inside the window
+   * and are followed by a later period with purchases. */
   retention: PeriodRetention[];
 }
 "#;
