@@ -1,5 +1,6 @@
 //! The hot scoring path: top-10 for one customer over random factor tables of several shapes,
-//! top-10 for batches of customers, and fold-in of one customer.
+//! top-10 for batches of customers (bare and through the engine, with names and reasons), and
+//! fold-in of one customer.
 //!
 //! `RAPPORT_BENCH_QUICK=1` limits the shapes to 10k and 100k items at 64 factors.
 
@@ -135,6 +136,68 @@ fn batch(c: &mut Criterion) {
     group.finish();
 }
 
+/// An engine with 20k products and 5k customers of 20 purchases each (64 factors, 3 sweeps).
+fn engine() -> rapport::Engine {
+    let mut e = rapport::Engine::new(rapport::EngineConfig {
+        als: AlsConfig {
+            factors: 64,
+            iterations: 3,
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let mut rng = SmallRng::seed_from_u64(9);
+    let lines: Vec<rapport::Purchase> = (0..5_000u32)
+        .flat_map(|c| (0..20).map(move |j| (c, j)))
+        .map(|(c, j)| {
+            let p = if j % 4 == 3 {
+                rng.random_range(0..20_000u32)
+            } else {
+                (c % 200) * 100 + rng.random_range(0..100u32)
+            };
+            rapport::Purchase {
+                customer: format!("c{c}"),
+                product: format!("p{p}"),
+                timestamp: rapport::Timestamp(1_300_000_000 + 3_600 * (c as i64 + j as i64)),
+                quantity: 1.0,
+                unit_price: 2.0,
+                order: None,
+            }
+        })
+        .collect();
+    e.record_purchases(&lines).unwrap();
+    e.train().unwrap();
+    e
+}
+
+fn engine_batch(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine_recommend");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    let e = engine();
+    let names: Vec<String> = (0..1_000).map(|c| format!("c{c}")).collect();
+    let customers: Vec<&str> = names.iter().map(String::as_str).collect();
+    let options = rapport::RecommendOptions::default();
+    group.throughput(Throughput::Elements(customers.len() as u64));
+    group.bench_function("batch_1000_of_20000x64", |b| {
+        b.iter(|| black_box(e.recommend_batch(&customers, &options).unwrap()))
+    });
+    group.bench_function("one_call_each_1000_of_20000x64", |b| {
+        use rayon::prelude::*;
+        b.iter(|| {
+            black_box(
+                customers
+                    .par_iter()
+                    .map(|c| e.recommend(c, &options).unwrap())
+                    .collect::<Vec<_>>(),
+            )
+        })
+    });
+    group.finish();
+}
+
 fn fold_in(c: &mut Criterion) {
     let rec = model(2_000, 20_000, 64);
     let mut rng = SmallRng::seed_from_u64(4);
@@ -198,5 +261,5 @@ fn als(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, single, tiled, batch, fold_in, als);
+criterion_group!(benches, single, tiled, batch, engine_batch, fold_in, als);
 criterion_main!(benches);

@@ -415,12 +415,91 @@ impl Engine {
     /// Unknown customers and customers without purchases get the popularity fallback, flagged
     /// in [`Recommendations::fallback`]. Errors only when no model is trained.
     pub fn recommend(&self, customer: &str, options: &RecommendOptions) -> Result<Recommendations> {
-        let model = self.model()?;
-        let rec = &model.recommender;
-        let factors = rec.factors();
-        let n = factors.item_count();
-        let catalog = self.history.catalog();
+        let rec = &self.model()?.recommender;
+        let Some(shared) = self.shared_filter(options, rec.factors().item_count()) else {
+            return Ok(Recommendations::empty(customer));
+        };
+        let filter = shared.filter(options);
+        let asking = self.asking(customer, rec.factors());
+        let (scored, fallback) = match asking.vector {
+            Some(v) => (rec.top_k_for(v, &asking.owned, options.k, &filter), false),
+            None => (rec.popular(options.k, &asking.owned, &filter), true),
+        };
+        self.finish(customer, &asking, &scored, fallback)
+    }
 
+    /// [`Engine::recommend`] for many customers, in parallel with the `parallel` feature. Equal
+    /// to one call per customer; the filters are built once, and customers with a vector share
+    /// passes over the product table in chunks.
+    pub fn recommend_batch(
+        &self,
+        customers: &[&str],
+        options: &RecommendOptions,
+    ) -> Result<Vec<Recommendations>> {
+        let rec = &self.model()?.recommender;
+        let factors = rec.factors();
+        let Some(shared) = self.shared_filter(options, factors.item_count()) else {
+            return Ok(customers
+                .iter()
+                .map(|c| Recommendations::empty(c))
+                .collect());
+        };
+        let filter = shared.filter(options);
+        let k = options.k;
+        let chunk = |chunk: &[&str]| -> Result<Vec<Recommendations>> {
+            let asking: Vec<Asking<'_>> = chunk.iter().map(|c| self.asking(c, factors)).collect();
+            let mut personal = if filter.candidates.is_none() {
+                let (queries, excludes): (Vec<&[f32]>, Vec<Option<Bitset>>) = asking
+                    .iter()
+                    .filter_map(|a| Some((a.vector?, rec.exclusions(&a.owned, &filter))))
+                    .unzip();
+                let refs: Vec<Option<&Bitset>> = excludes
+                    .iter()
+                    .map(|e| e.as_ref().or(filter.exclude))
+                    .collect();
+                factors.top_k_items_many(&queries, k, &refs)
+            } else {
+                asking
+                    .iter()
+                    .filter_map(|a| Some(rec.top_k_for(a.vector?, &a.owned, k, &filter)))
+                    .collect()
+            }
+            .into_iter();
+            chunk
+                .iter()
+                .zip(&asking)
+                .map(|(c, a)| {
+                    let (scored, fallback) = match a.vector {
+                        Some(_) => (personal.next().unwrap_or_default(), false),
+                        None => (rec.popular(k, &a.owned, &filter), true),
+                    };
+                    self.finish(c, a, &scored, fallback)
+                })
+                .collect()
+        };
+        const CHUNK: usize = 64;
+        let lists: Vec<Result<Vec<Recommendations>>> = {
+            #[cfg(feature = "parallel")]
+            {
+                use rayon::prelude::*;
+                customers.par_chunks(CHUNK).map(chunk).collect()
+            }
+            #[cfg(not(feature = "parallel"))]
+            {
+                customers.chunks(CHUNK).map(chunk).collect()
+            }
+        };
+        let mut out = Vec::with_capacity(customers.len());
+        for list in lists {
+            out.extend(list?);
+        }
+        Ok(out)
+    }
+
+    /// The customer-independent part of a request: excluded ids, the stock filter and the
+    /// candidate list (a category narrows it). `None` for an unknown category (no results).
+    fn shared_filter(&self, options: &RecommendOptions, n: usize) -> Option<SharedFilter> {
+        let catalog = self.history.catalog();
         let mut exclude = Bitset::with_len(n);
         for id in &options.exclude {
             if let Some(i) = catalog.index(id) {
@@ -441,39 +520,53 @@ impl Engine {
                 .collect()
         });
         if let Some(cat) = &options.category {
-            let Some(ci) = catalog.category_index(cat) else {
-                return Ok(Recommendations {
-                    customer: customer.to_owned(),
-                    items: Vec::new(),
-                    fallback: false,
-                });
-            };
+            let ci = catalog.category_index(cat)?;
             let in_cat = |i: u32| catalog.category_of(i) == Some(ci);
             candidates = Some(match candidates {
                 Some(c) => c.into_iter().filter(|&i| in_cat(i)).collect(),
                 None => (0..n as u32).filter(|&i| in_cat(i)).collect(),
             });
         }
-        let filter = Filter {
-            allow_seen: options.allow_repurchase,
-            exclude: Some(&exclude),
-            candidates: candidates.as_deref(),
-        };
+        Some(SharedFilter {
+            exclude,
+            candidates,
+        })
+    }
 
+    /// A customer's model products with order counts, and their vector when it can be scored
+    /// (known to the model, with purchases, not all zeros).
+    fn asking<'f>(&self, customer: &str, factors: &'f crate::als::Factors) -> Asking<'f> {
         let index = self.history.customers().get(customer);
-        let (owned, weights) = index.map(|c| self.owned(c, n)).unwrap_or_default();
+        let (owned, weights) = index
+            .map(|c| self.owned(c, factors.item_count()))
+            .unwrap_or_default();
         let vector = index
             .map(|c| factors.user(c as usize))
             .filter(|v| !v.is_empty() && !owned.is_empty() && v.iter().any(|&x| x != 0.0));
-        let (scored, fallback) = match vector {
-            Some(v) => (rec.top_k_for(v, &owned, options.k, &filter), false),
-            None => (rec.popular(options.k, &owned, &filter), true),
-        };
+        Asking {
+            owned,
+            weights,
+            vector,
+        }
+    }
+
+    /// Names, scores and reasons for a ranked list.
+    fn finish(
+        &self,
+        customer: &str,
+        asking: &Asking<'_>,
+        scored: &[Scored],
+        fallback: bool,
+    ) -> Result<Recommendations> {
+        let catalog = self.history.catalog();
         let reasons = if fallback {
             vec![None; scored.len()]
         } else {
             let targets: Vec<u32> = scored.iter().map(|s| s.item).collect();
-            factors.explain(&owned, &weights, &targets)?
+            self.model()?
+                .recommender
+                .factors()
+                .explain(&asking.owned, &asking.weights, &targets)?
         };
         let items = scored
             .iter()
@@ -496,30 +589,6 @@ impl Engine {
             items,
             fallback,
         })
-    }
-
-    /// [`Engine::recommend`] for many customers, in parallel with the `parallel` feature.
-    pub fn recommend_batch(
-        &self,
-        customers: &[&str],
-        options: &RecommendOptions,
-    ) -> Result<Vec<Recommendations>> {
-        #[cfg(feature = "parallel")]
-        {
-            use rayon::prelude::*;
-            customers
-                .par_iter()
-                .with_min_len(16)
-                .map(|c| self.recommend(c, options))
-                .collect()
-        }
-        #[cfg(not(feature = "parallel"))]
-        {
-            customers
-                .iter()
-                .map(|c| self.recommend(c, options))
-                .collect()
-        }
     }
 
     /// Products whose vectors point the same way as `product`'s (cosine similarity), best first,
@@ -612,6 +681,39 @@ impl Engine {
         }
         let factors = self.model.as_ref().map(|m| m.recommender.factors());
         self.greetings.check_loaded(&self.history, factors)
+    }
+}
+
+/// The customer-independent filters of one request.
+struct SharedFilter {
+    exclude: Bitset,
+    candidates: Option<Vec<u32>>,
+}
+
+impl SharedFilter {
+    fn filter(&self, options: &RecommendOptions) -> Filter<'_> {
+        Filter {
+            allow_seen: options.allow_repurchase,
+            exclude: Some(&self.exclude),
+            candidates: self.candidates.as_deref(),
+        }
+    }
+}
+
+/// One customer as a request sees them.
+struct Asking<'f> {
+    owned: Vec<u32>,
+    weights: Vec<f32>,
+    vector: Option<&'f [f32]>,
+}
+
+impl Recommendations {
+    fn empty(customer: &str) -> Self {
+        Recommendations {
+            customer: customer.to_owned(),
+            items: Vec::new(),
+            fallback: false,
+        }
     }
 }
 
@@ -903,6 +1005,102 @@ mod tests {
     fn engine_is_send_and_sync() {
         fn shareable<T: Send + Sync>() {}
         shareable::<Engine>();
+    }
+
+    /// 2,500 products in 25 groups of 100 (categories g0–g24, every 7th product out of stock);
+    /// 150 customers who each buy 30 products, mostly from one group.
+    fn big_shop() -> Engine {
+        let mut e = Engine::new(EngineConfig {
+            als: AlsConfig {
+                factors: 8,
+                iterations: 4,
+                threads: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        for c in 0..150u32 {
+            let group = c % 25;
+            for j in 0..30u32 {
+                let p = if j % 5 == 4 {
+                    rng.random_range(0..2500)
+                } else {
+                    group * 100 + rng.random_range(0..100)
+                };
+                buy(&mut e, &format!("u{c}"), &format!("p{p}"), (c + j) as i64);
+            }
+        }
+        for p in 0..2500u32 {
+            e.upsert_product(Product {
+                id: format!("p{p}"),
+                name: format!("Product {p}"),
+                category: Some(format!("g{}", p / 100)),
+                price: Some(1.0),
+                in_stock: p % 7 != 0,
+            })
+            .unwrap();
+        }
+        e.train().unwrap();
+        e
+    }
+
+    #[test]
+    fn batch_recommendations_equal_one_call_per_customer() {
+        let e = big_shop();
+        assert!(e.history().catalog().len() >= crate::als::QUANTIZED_SCAN_MIN_ITEMS);
+        // more than one chunk, unknown and repeated customers
+        let mut customers: Vec<String> = (0..150).map(|c| format!("u{c}")).collect();
+        customers.extend(["nobody".to_owned(), "u3".to_owned(), String::new()]);
+        let asked: Vec<&str> = customers.iter().map(String::as_str).collect();
+        let base = RecommendOptions::default();
+        for options in [
+            base.clone(),
+            RecommendOptions {
+                k: 25,
+                ..base.clone()
+            },
+            RecommendOptions {
+                exclude: vec!["p101".into(), "p5".into(), "unknown".into()],
+                ..base.clone()
+            },
+            RecommendOptions {
+                allow_repurchase: true,
+                ..base.clone()
+            },
+            RecommendOptions {
+                in_stock_only: false,
+                ..base.clone()
+            },
+            RecommendOptions {
+                category: Some("g3".into()),
+                ..base.clone()
+            },
+            RecommendOptions {
+                category: Some("no-such-category".into()),
+                ..base.clone()
+            },
+            RecommendOptions {
+                candidates: Some((0..2500).step_by(3).map(|p| format!("p{p}")).collect()),
+                ..base.clone()
+            },
+        ] {
+            let batch = e.recommend_batch(&asked, &options).unwrap();
+            let one_by_one: Vec<Recommendations> = asked
+                .iter()
+                .map(|c| e.recommend(c, &options).unwrap())
+                .collect();
+            assert_eq!(batch, one_by_one, "{options:?}");
+            let personal = batch.iter().filter(|r| !r.fallback && !r.items.is_empty());
+            if options.category.as_deref() != Some("no-such-category") {
+                assert!(personal.count() >= 150, "{options:?}");
+            }
+        }
+        assert!(matches!(
+            Engine::default().recommend_batch(&["a"], &base),
+            Err(Error::NotTrained)
+        ));
     }
 
     #[test]

@@ -120,7 +120,9 @@ impl Recommender {
         }
     }
 
-    fn exclusions(&self, owned: &[u32], filter: &Filter<'_>) -> Option<Bitset> {
+    /// The filter's exclusions plus the customer's products, unless repurchase is allowed or
+    /// the customer has none (`None`: the filter's own exclusions apply).
+    pub(crate) fn exclusions(&self, owned: &[u32], filter: &Filter<'_>) -> Option<Bitset> {
         if filter.allow_seen || owned.is_empty() {
             return None;
         }
