@@ -623,36 +623,93 @@ impl Factors {
         if merged.is_empty() {
             return Ok(vec![None; targets.len()]);
         }
-        let f = self.dim();
         let (l, _) = self.customer_system(&merged)?;
-        let whiten = |i: u32| {
-            let mut z = self.item(i as usize).to_vec();
-            if z.len() == f {
-                forward_solve(&l, &mut z);
-            }
-            z
-        };
-        let owned: Vec<(u32, f32, Vec<f32>)> = merged
+        Ok(match Avx2Fma::detect() {
+            Some(k) => self.explain_in(k, &l, &merged, targets),
+            None => self.explain_in(Portable, &l, &merged, targets),
+        })
+    }
+
+    /// [`Factors::explain`] after the customer's Cholesky factor `l`: the owned and target
+    /// vectors are whitened (`L⁻¹ y`) together, one column each, so the forward substitution
+    /// runs along rows of all of them at once; contributions are `c_j · z_tᵀ z_j`.
+    #[inline(always)]
+    fn explain_in<K: Kernels>(
+        &self,
+        k: K,
+        l: &[f32],
+        merged: &[(u32, f32)],
+        targets: &[u32],
+    ) -> Vec<Option<(u32, f32)>> {
+        let f = self.dim();
+        let owned = merged.len();
+        let known: Vec<u32> = targets
             .iter()
-            .map(|&(j, w)| (j, self.config.confidence(w), whiten(j)))
+            .copied()
+            .filter(|&t| (t as usize) < self.item_count())
             .collect();
-        Ok(targets
+        // z is f × m: row r holds dimension r of every vector, owned products first, padded
+        // with zero columns to whole SIMD lanes
+        let m = (owned + known.len()).next_multiple_of(8);
+        let mut z = vec![0f32; f * m];
+        for (c, i) in merged
+            .iter()
+            .map(|&(j, _)| j)
+            .chain(known.iter().copied())
+            .enumerate()
+        {
+            for (r, &y) in self.item(i as usize).iter().enumerate() {
+                z[r * m + c] = y;
+            }
+        }
+        let mut coefs = vec![0f32; f];
+        for r in 0..f {
+            let (done, rest) = z.split_at_mut(r * m);
+            let row = &mut rest[..m];
+            for (c, &v) in coefs.iter_mut().zip(&l[r * f..r * f + r]) {
+                *c = -v;
+            }
+            k.combine_rows(&coefs[..r], done, row);
+            let d = l[r * f + r];
+            row.iter_mut().for_each(|x| *x /= d);
+        }
+        // g[t][j] = z_tᵀ z_j = Σ_r z[r][t] · z[r][j]: one row combination per target over the
+        // owned columns (copied out, padded like z)
+        let op = owned.next_multiple_of(8);
+        let mut zo = vec![0f32; f * op];
+        for (dst, src) in zo.chunks_exact_mut(op).zip(z.chunks_exact(m)) {
+            dst[..owned].copy_from_slice(&src[..owned]);
+        }
+        let mut g = vec![0f32; known.len() * op];
+        let mut column = vec![0f32; f];
+        for (t, gt) in g.chunks_exact_mut(op).enumerate() {
+            for (c, zr) in column.iter_mut().zip(z.chunks_exact(m)) {
+                *c = zr[owned + t];
+            }
+            k.combine_rows(&column, &zo, gt);
+        }
+        let confidence: Vec<f32> = merged
+            .iter()
+            .map(|&(_, w)| self.config.confidence(w))
+            .collect();
+        let mut rows = g.chunks_exact(op);
+        targets
             .iter()
             .map(|&t| {
-                let zt = whiten(t);
-                if zt.len() != f {
+                if (t as usize) >= self.item_count() {
                     return None;
                 }
+                let gt = rows.next()?;
                 let mut best: Option<(u32, f32)> = None;
-                for (j, c, zj) in &owned {
-                    let v = c * dot(&zt, zj);
+                for ((&(j, _), &c), &s) in merged.iter().zip(&confidence).zip(gt) {
+                    let v = c * s;
                     if best.is_none_or(|(_, b)| v > b) {
-                        best = Some((*j, v));
+                        best = Some((j, v));
                     }
                 }
                 best
             })
-            .collect())
+            .collect()
     }
 
     /// Validates a purchase list and merges repeated products; zero weights are dropped.
@@ -899,6 +956,60 @@ mod tests {
         );
         assert!(dot(&v, f.item(0)).is_finite());
         assert_eq!(f.explain(&[], &[], &[0]).unwrap(), vec![None]);
+    }
+
+    #[test]
+    fn explanations_match_one_whitened_vector_at_a_time() {
+        let m = blocks();
+        let f = train(&m, &cfg()).unwrap();
+        let targets: Vec<u32> = (0..m.cols() as u32).chain([9_999]).collect();
+        for u in 0..m.rows() {
+            let (idx, w) = m.row(u);
+            let why = f.explain(idx, w, &targets).unwrap();
+            // reference: whiten each vector on its own with the scalar forward substitution
+            let merged = f.merge_history(idx, w).unwrap();
+            let (l, _) = f.customer_system(&merged).unwrap();
+            // the portable kernels give the same reasons
+            let portable = f.explain_in(Portable, &l, &merged, &targets);
+            for (p, q) in portable.iter().zip(&why) {
+                assert_eq!(p.map(|x| x.0), q.map(|x| x.0), "user {u}");
+                assert!(p.zip(*q).is_none_or(|(a, b)| (a.1 - b.1).abs() < 1e-4));
+            }
+            let whiten = |i: u32| {
+                let mut z = f.item(i as usize).to_vec();
+                forward_solve(&l, &mut z);
+                z
+            };
+            for (&t, got) in targets.iter().zip(&why) {
+                if t as usize >= m.cols() {
+                    assert_eq!(*got, None);
+                    continue;
+                }
+                let zt = whiten(t);
+                let contributions: Vec<(u32, f32)> = merged
+                    .iter()
+                    .map(|&(j, wj)| (j, f.config.confidence(wj) * dot(&zt, &whiten(j))))
+                    .collect();
+                let best = contributions
+                    .iter()
+                    .fold(None, |b: Option<(u32, f32)>, &(j, v)| match b {
+                        Some((_, bv)) if bv >= v => b,
+                        _ => Some((j, v)),
+                    })
+                    .unwrap();
+                let (j, v) = got.unwrap();
+                assert!(
+                    (v - best.1).abs() < 1e-4,
+                    "user {u} target {t}: {v} vs {best:?}"
+                );
+                // the same product, or one whose contribution ties the best
+                let vj = contributions.iter().find(|c| c.0 == j).unwrap().1;
+                assert!(
+                    (vj - best.1).abs() < 1e-4,
+                    "user {u} target {t}: {j} vs {best:?}"
+                );
+            }
+        }
     }
 
     #[test]
