@@ -780,14 +780,15 @@ impl Factors {
                 extra.push(c - 1.0);
             }
         }
-        // A += Σ (c − 1) y yᵀ, one row of A at a time (the factorisation reads only the lower
-        // triangle; whole rows keep the SIMD loop simple)
+        // A += Σ (c − 1) y yᵀ, one row of A at a time, its lower triangle only (all the
+        // factorisation reads), rounded up to whole SIMD lanes
         let mut coefs = vec![0f32; extra.len()];
         for r in 0..f {
             for ((c, e), y) in coefs.iter_mut().zip(&extra).zip(own.chunks_exact(f)) {
                 *c = e * y[r];
             }
-            k.combine_rows(&coefs, &own, &mut a[r * f..r * f + f]);
+            let width = (r + 1).next_multiple_of(8).min(f);
+            k.combine_rows_strided(&coefs, &own, f, &mut a[r * f..r * f + width]);
         }
         if !crate::linalg::cholesky_with(k, &mut a, f) {
             return Err(Error::InvalidConfig(

@@ -27,9 +27,18 @@ pub trait Kernels: Copy + Send + Sync + 'static {
     /// `out += Σ_k coefs[k] · row_k(m)` for a row-major `m` with `out.len()` columns.
     #[inline(always)]
     fn combine_rows(self, coefs: &[f32], m: &[f32], out: &mut [f32]) {
+        self.combine_rows_strided(coefs, m, out.len(), out);
+    }
+    /// [`Kernels::combine_rows`] over the first `out.len()` columns of a row-major `m` whose
+    /// rows are `stride` apart (`stride ≥ out.len()`; rows that do not fit in `m` are ignored).
+    #[inline(always)]
+    fn combine_rows_strided(self, coefs: &[f32], m: &[f32], stride: usize, out: &mut [f32]) {
         let n = out.len();
-        for (&c, row) in coefs.iter().zip(m.chunks_exact(n.max(1))) {
-            self.axpy(c, row, out);
+        for (k, &c) in coefs.iter().enumerate() {
+            match m.get(k * stride..k * stride + n) {
+                Some(row) if stride >= n => self.axpy(c, row, out),
+                _ => break,
+            }
         }
     }
 }
@@ -126,14 +135,14 @@ impl Kernels for Avx2Fma {
     }
 
     #[inline(always)]
-    fn combine_rows(self, coefs: &[f32], m: &[f32], out: &mut [f32]) {
+    fn combine_rows_strided(self, coefs: &[f32], m: &[f32], stride: usize, out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         {
             // SAFETY: an `Avx2Fma` exists only when `detect` found AVX2 and FMA.
-            unsafe { x86::combine_rows(coefs, m, out) }
+            unsafe { x86::combine_rows(coefs, m, stride, out) }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        Portable.combine_rows(coefs, m, out)
+        Portable.combine_rows_strided(coefs, m, stride, out)
     }
 }
 
@@ -242,16 +251,17 @@ mod x86 {
     /// `out += Σ_k coefs[k] · row_k(m)`, four rows per pass so `out` is loaded and stored once
     /// per four rows.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn combine_rows(coefs: &[f32], m: &[f32], out: &mut [f32]) {
+    pub(super) fn combine_rows(coefs: &[f32], m: &[f32], stride: usize, out: &mut [f32]) {
         let n = out.len();
-        if n == 0 {
+        if n == 0 || stride < n {
             return;
         }
-        let rows = coefs.len().min(m.len() / n);
+        // rows whose first n columns lie inside m
+        let rows = coefs.len().min((m.len() + stride - n) / stride);
         let body = n - n % 8;
         let mut r = 0;
         while r + 4 <= rows {
-            let base = &m[r * n..(r + 4) * n];
+            let base = &m[r * stride..(r + 3) * stride + n];
             let c = [
                 _mm256_set1_ps(coefs[r]),
                 _mm256_set1_ps(coefs[r + 1]),
@@ -259,7 +269,8 @@ mod x86 {
                 _mm256_set1_ps(coefs[r + 3]),
             ];
             let mut i = 0;
-            // SAFETY: i + 8 ≤ body ≤ n, inside `out` and inside each of the four rows of `base`.
+            // SAFETY: i + 8 ≤ body ≤ n, inside `out`; row k of `base` starts at k·stride and
+            // `base` holds 3·stride + n values, so k·stride + i + 8 ≤ base.len() for k ≤ 3.
             unsafe {
                 while i < body {
                     let po = out.as_mut_ptr().add(i);
@@ -267,7 +278,7 @@ mod x86 {
                     for (k, ck) in c.iter().enumerate() {
                         acc = _mm256_fmadd_ps(
                             *ck,
-                            _mm256_loadu_ps(base.as_ptr().add(k * n + i)),
+                            _mm256_loadu_ps(base.as_ptr().add(k * stride + i)),
                             acc,
                         );
                     }
@@ -278,14 +289,14 @@ mod x86 {
             for j in body..n {
                 let mut o = out[j];
                 for k in 0..4 {
-                    o = coefs[r + k].mul_add(base[k * n + j], o);
+                    o = coefs[r + k].mul_add(base[k * stride + j], o);
                 }
                 out[j] = o;
             }
             r += 4;
         }
         while r < rows {
-            axpy(coefs[r], &m[r * n..(r + 1) * n], out);
+            axpy(coefs[r], &m[r * stride..r * stride + n], out);
             r += 1;
         }
     }
@@ -433,6 +444,23 @@ mod tests {
                 k.combine_rows(&coefs, &m, &mut o2);
                 for (p, q) in o1.iter().zip(&o2) {
                     assert!((p - q).abs() < 1e-4);
+                }
+                // the first w columns of rows `n` apart, against a naive sum; a sixth row that
+                // would end past `m` is left out
+                for w in [1, n / 2, n] {
+                    let m5 = &m[..5 * n];
+                    let mut naive = b[..w].to_vec();
+                    for (r, c) in coefs.iter().enumerate().take(5) {
+                        for j in 0..w {
+                            naive[j] += c * m5[r * n + j];
+                        }
+                    }
+                    let (mut o3, mut o4) = (b[..w].to_vec(), b[..w].to_vec());
+                    Portable.combine_rows_strided(&coefs, m5, n, &mut o3);
+                    k.combine_rows_strided(&coefs, m5, n, &mut o4);
+                    for ((p, q), r) in o3.iter().zip(&o4).zip(&naive) {
+                        assert!((p - r).abs() < 1e-4 && (q - r).abs() < 1e-4, "n={n} w={w}");
+                    }
                 }
             }
             // matvec over several rows equals row-wise portable dots
