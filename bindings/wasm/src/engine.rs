@@ -267,6 +267,36 @@ export type EngagementEvent = "impression" | "click" | "conversion";
 /** A survey scale: NPS 0–10, CSAT 1–5, CES 1–7. */
 export type SurveyKind = "nps" | "csat" | "ces";
 
+/** Greeting settings; `setGreetingSettings` takes any subset (the rest stay as they are). */
+export interface GreetingSettings {
+  /** Locale for customers without one, and the fallback language (default "en"). */
+  defaultLocale?: string;
+  /** Value of the `{shop_name}` slot; null leaves it to the template's fallback. */
+  shopName?: string | null;
+  /** Runners-up returned with each greeting (default 3). */
+  runnersUp?: number;
+  /** A post-purchase greeting runs this many days after a purchase (default 14). */
+  postPurchaseDays?: number;
+  /** Distinct purchase days of a product before it can be replenished (default 3). */
+  replenishMinPurchases?: number;
+  /** Impressions before a variant's vector is learned (default 50). */
+  learnMinImpressions?: number;
+  /** Clicks plus conversions before a variant's vector is learned (default 5). */
+  learnMinClicks?: number;
+  /** Confidence slope of clicks (default 2). */
+  clickAlpha?: number;
+  /** A conversion counts as this many clicks (default 3). */
+  conversionWeight?: number;
+  /** Ridge of the variant solve, towards the derived vector (default 1). */
+  engagementRegularization?: number;
+  /** Anchor of the customer solve, towards the purchase-based vector (default 1). */
+  customerAnchor?: number;
+  /** SMS length limit in characters (default 160). */
+  smsMaxChars?: number;
+  /** App (push) length limit in characters (default 178). */
+  appMaxChars?: number;
+}
+
 /** Which answers and periods `feedbackReport` covers. */
 export interface FeedbackReportOptions {
   /** Cohort length for retention (default "month"). */
@@ -474,6 +504,33 @@ impl CsvIn {
         o.drop_zero_price = self.drop_zero_price.unwrap_or(o.drop_zero_price);
         Ok(o)
     }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SettingsIn {
+    default_locale: Option<String>,
+    /// Absent: unchanged; `null`: no shop name.
+    #[serde(default, deserialize_with = "present")]
+    shop_name: Option<Option<String>>,
+    runners_up: Option<f64>,
+    post_purchase_days: Option<f64>,
+    replenish_min_purchases: Option<f64>,
+    learn_min_impressions: Option<f64>,
+    learn_min_clicks: Option<f64>,
+    click_alpha: Option<f64>,
+    conversion_weight: Option<f64>,
+    engagement_regularization: Option<f64>,
+    customer_anchor: Option<f64>,
+    sms_max_chars: Option<f64>,
+    app_max_chars: Option<f64>,
+}
+
+/// A field that is present, possibly `null`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Default, Deserialize)]
@@ -986,6 +1043,99 @@ impl Engine {
             None => return Err(not_a_list()),
         };
         self.inner.add_greeting_variants_json(&json).js()
+    }
+
+    /// The greeting settings in force.
+    #[wasm_bindgen(js_name = greetingSettings, unchecked_return_type = "Required<GreetingSettings>")]
+    pub fn greeting_settings(&self) -> JsValue {
+        let c = self.inner.greetings().config();
+        Obj::new()
+            .set("defaultLocale", c.default_locale.as_str())
+            .set("shopName", opt_str(c.shop_name.as_deref()))
+            .set("runnersUp", c.runners_up as f64)
+            .set("postPurchaseDays", c.post_purchase_days)
+            .set("replenishMinPurchases", c.replenish_min_purchases)
+            .set("learnMinImpressions", c.learn_min_impressions)
+            .set("learnMinClicks", c.learn_min_clicks)
+            .set("clickAlpha", c.click_alpha)
+            .set("conversionWeight", c.conversion_weight)
+            .set("engagementRegularization", c.engagement_regularization)
+            .set("customerAnchor", c.customer_anchor)
+            .set("smsMaxChars", c.sms_max_chars as f64)
+            .set("appMaxChars", c.app_max_chars as f64)
+            .build()
+    }
+
+    /// Changes the greeting settings given (the rest stay); all or nothing: out-of-range values
+    /// throw `InvalidConfig` and change nothing.
+    #[wasm_bindgen(js_name = setGreetingSettings)]
+    pub fn set_greeting_settings(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "GreetingSettings")] settings: JsValue,
+    ) -> JsResult<()> {
+        let s: SettingsIn = object(settings, "settings")?;
+        let mut c = self.inner.greetings().config().clone();
+        let whole = |v: Option<f64>, what: &str, into: &mut usize| -> JsResult<()> {
+            if let Some(v) = v {
+                *into = count(v, what)?;
+            }
+            Ok(())
+        };
+        let small = |v: Option<f64>, what: &str, into: &mut u32| -> JsResult<()> {
+            if let Some(v) = v {
+                *into = count(v, what)? as u32;
+            }
+            Ok(())
+        };
+        if let Some(l) = s.default_locale {
+            c.default_locale = l;
+        }
+        if let Some(name) = s.shop_name {
+            c.shop_name = name;
+        }
+        whole(s.runners_up, "settings.runnersUp", &mut c.runners_up)?;
+        if let Some(d) = s.post_purchase_days {
+            c.post_purchase_days = d;
+        }
+        small(
+            s.replenish_min_purchases,
+            "settings.replenishMinPurchases",
+            &mut c.replenish_min_purchases,
+        )?;
+        small(
+            s.learn_min_impressions,
+            "settings.learnMinImpressions",
+            &mut c.learn_min_impressions,
+        )?;
+        small(
+            s.learn_min_clicks,
+            "settings.learnMinClicks",
+            &mut c.learn_min_clicks,
+        )?;
+        for (v, into) in [
+            (s.click_alpha, &mut c.click_alpha),
+            (s.conversion_weight, &mut c.conversion_weight),
+            (
+                s.engagement_regularization,
+                &mut c.engagement_regularization,
+            ),
+            (s.customer_anchor, &mut c.customer_anchor),
+        ] {
+            if let Some(v) = v {
+                *into = v as f32;
+            }
+        }
+        whole(
+            s.sms_max_chars,
+            "settings.smsMaxChars",
+            &mut c.sms_max_chars,
+        )?;
+        whole(
+            s.app_max_chars,
+            "settings.appMaxChars",
+            &mut c.app_max_chars,
+        )?;
+        self.inner.set_greeting_config(c).js()
     }
 
     /// Removes a greeting variant; `false` when the id is unknown.

@@ -229,6 +229,41 @@ test("greetings learn from variants, engagement and feedback", () => {
   e.free();
 });
 
+test("greeting settings: shop name, length limits, runners-up", () => {
+  const e = Engine.fromBytes(modelBytes());
+  const defaults = e.greetingSettings();
+  assert.equal(defaults.defaultLocale, "en");
+  assert.equal(defaults.shopName, null);
+  assert.equal(defaults.smsMaxChars, 160);
+  assert.equal(defaults.runnersUp, 3);
+  e.upsertCustomer({ id: CUSTOMER, firstName: "Ada" });
+  e.addGreetingVariants([
+    {
+      id: "welcome",
+      template: "Welcome back to {shop_name|our shop}, {first_name|friend}! We kept your favourites warm.",
+      boost: 50,
+    },
+  ]);
+  assert.equal(
+    e.greet(CUSTOMER, "web", sampleNow).text,
+    "Welcome back to our shop, Ada! We kept your favourites warm.",
+  );
+  e.setGreetingSettings({ shopName: "Tea & Co", smsMaxChars: 40, runnersUp: 1 });
+  assert.equal(e.greetingSettings().shopName, "Tea & Co");
+  assert.equal(e.greetingSettings().clickAlpha, defaults.clickAlpha, "the rest stay");
+  // escaped for the web, cut to the new SMS limit
+  const web = e.greet(CUSTOMER, "web", sampleNow);
+  assert.equal(web.text, "Welcome back to Tea &amp; Co, Ada! We kept your favourites warm.");
+  assert.ok(web.runnersUp.length <= 1);
+  const sms = e.greet(CUSTOMER, "sms", sampleNow);
+  assert.ok([...sms.text].length <= 40, sms.text);
+  // null clears the shop name again
+  e.setGreetingSettings({ shopName: null });
+  assert.equal(e.greetingSettings().shopName, null);
+  assert.match(e.greet(CUSTOMER, "web", sampleNow).text, /^Welcome back to our shop, Ada!/);
+  e.free();
+});
+
 test("observe: a purchase re-ranks at once and repeats are recognised", () => {
   const e = Engine.fromBytes(modelBytes());
   const before = e.recommend(CUSTOMER, { k: 5 });

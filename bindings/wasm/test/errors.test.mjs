@@ -248,3 +248,20 @@ test("train and feedbackReport: bad callbacks and options", () => {
   assert.equal(e.feedbackReport().retention.length, 1);
   e.free();
 });
+
+test("setGreetingSettings: bad values change nothing", () => {
+  const e = teaAndCoffeeShop();
+  const before = e.greetingSettings();
+  throwsRapport(
+    () => e.setGreetingSettings({ shopName: "Mugs", smsMaxChars: 5 }),
+    "InvalidConfig",
+    /length limits must be at least 20 characters/,
+  );
+  throwsRapport(() => e.setGreetingSettings({ clickAlpha: -1 }), "InvalidConfig", /click_alpha/);
+  throwsRapport(() => e.setGreetingSettings({ runnersUp: 1.5 }), "InvalidArgument", /settings\.runnersUp/);
+  throwsRapport(() => e.setGreetingSettings({ shopname: "Mugs" }), "InvalidArgument");
+  throwsRapport(() => e.setGreetingSettings({ defaultLocale: 7 }), "InvalidArgument");
+  throwsRapport(() => e.setGreetingSettings(null), "InvalidArgument");
+  assert.deepEqual(e.greetingSettings(), before);
+  e.free();
+});

@@ -28,6 +28,8 @@ export async function demo(bytes: Uint8Array, now: Date): Promise<string[]> {
   const losses: Float64Array = fresh.train((p) => console.log(p.iteration, p.loss)).losses;
   const report: FeedbackReport = engine.feedbackReport({ period: "quarter", from: now });
   const nps: number | null = report.nps;
+  engine.setGreetingSettings({ shopName: "Tea & Co", smsMaxChars: 140 });
+  const limit: number = engine.greetingSettings().smsMaxChars;
   const start: Date | undefined = report.retention[0]?.start;
   const table = FactorTable.random(100, 8, 1);
   const best: Uint32Array = table.topK(new Float32Array(8), 3).items;
@@ -45,11 +47,13 @@ export async function demo(bytes: Uint8Array, now: Date): Promise<string[]> {
   engine.recommend("12415", { kk: 3 });
   // @ts-expect-error: a purchase needs a quantity and a unit price
   engine.observe({ customer: "a", product: "b", timestamp: now });
+  // @ts-expect-error: settings are checked (no `shopname` field)
+  engine.setGreetingSettings({ shopname: "x" });
   // @ts-expect-error: "week" is not a period
   engine.feedbackReport({ period: "week" });
   // @ts-expect-error: scores are a Float32Array, not a number[]
   const wrong: number[] = recs.scores;
 
-  void [scores, because, kind, last, losses, nps, start, best, wrong];
+  void [scores, because, kind, last, losses, nps, limit, start, best, wrong];
   return recs.products;
 }
