@@ -425,7 +425,7 @@ impl Engine {
             Some(v) => (rec.top_k_for(v, &asking.owned, options.k, &filter), false),
             None => (rec.popular(options.k, &asking.owned, &filter), true),
         };
-        self.finish(customer, &asking, &scored, fallback)
+        self.finish(customer, &asking, rec.factors(), &scored, fallback)
     }
 
     /// [`Engine::recommend`] for many customers, in parallel with the `parallel` feature. Equal
@@ -448,32 +448,18 @@ impl Engine {
         let k = options.k;
         let chunk = |chunk: &[&str]| -> Result<Vec<Recommendations>> {
             let asking: Vec<Asking<'_>> = chunk.iter().map(|c| self.asking(c, factors)).collect();
-            let mut personal = if filter.candidates.is_none() {
-                let (queries, excludes): (Vec<&[f32]>, Vec<Option<Bitset>>) = asking
-                    .iter()
-                    .filter_map(|a| Some((a.vector?, rec.exclusions(&a.owned, &filter))))
-                    .unzip();
-                let refs: Vec<Option<&Bitset>> = excludes
-                    .iter()
-                    .map(|e| e.as_ref().or(filter.exclude))
-                    .collect();
-                factors.top_k_items_many(&queries, k, &refs)
-            } else {
-                asking
-                    .iter()
-                    .filter_map(|a| Some(rec.top_k_for(a.vector?, &a.owned, k, &filter)))
-                    .collect()
-            }
-            .into_iter();
+            let asked: Vec<Option<(&[f32], &[u32])>> = asking
+                .iter()
+                .map(|a| a.vector.map(|v| (v, a.owned.as_slice())))
+                .collect();
+            let personal = rec.top_k_many_for(&asked, k, &filter);
             chunk
                 .iter()
                 .zip(&asking)
-                .map(|(c, a)| {
-                    let (scored, fallback) = match a.vector {
-                        Some(_) => (personal.next().unwrap_or_default(), false),
-                        None => (rec.popular(k, &a.owned, &filter), true),
-                    };
-                    self.finish(c, a, &scored, fallback)
+                .zip(personal)
+                .map(|((c, a), scored)| match scored {
+                    Some(s) => self.finish(c, a, factors, &s, false),
+                    None => self.finish(c, a, factors, &rec.popular(k, &a.owned, &filter), true),
                 })
                 .collect()
         };
@@ -555,6 +541,7 @@ impl Engine {
         &self,
         customer: &str,
         asking: &Asking<'_>,
+        factors: &crate::als::Factors,
         scored: &[Scored],
         fallback: bool,
     ) -> Result<Recommendations> {
@@ -563,10 +550,7 @@ impl Engine {
             vec![None; scored.len()]
         } else {
             let targets: Vec<u32> = scored.iter().map(|s| s.item).collect();
-            self.model()?
-                .recommender
-                .factors()
-                .explain(&asking.owned, &asking.weights, &targets)?
+            factors.explain(&asking.owned, &asking.weights, &targets)?
         };
         let items = scored
             .iter()
@@ -681,6 +665,24 @@ impl Engine {
         }
         let factors = self.model.as_ref().map(|m| m.recommender.factors());
         self.greetings.check_loaded(&self.history, factors)
+    }
+}
+
+#[cfg(test)]
+impl Engine {
+    /// `json` (serde's form of an engine) after `edit`, saved and loaded again: a valid
+    /// envelope and checksum around contents that may not fit together.
+    pub(crate) fn reload_edited(
+        json: &serde_json::Value,
+        edit: &dyn Fn(&mut serde_json::Value),
+    ) -> Result<Engine> {
+        let mut v = json.clone();
+        edit(&mut v);
+        let bytes = serde_json::from_value::<Engine>(v)
+            .expect("an engine's serde form")
+            .to_bytes()
+            .expect("serialisable");
+        Engine::from_bytes(&bytes)
     }
 }
 
@@ -933,16 +935,7 @@ mod tests {
         let mut e = shop();
         e.train().unwrap();
         let good = serde_json::to_value(&e).unwrap();
-        let corrupt = |edit: &dyn Fn(&mut serde_json::Value)| {
-            let mut v = good.clone();
-            edit(&mut v);
-            // re-encoded with a valid envelope and checksum: only the contents are wrong
-            let bytes = serde_json::from_value::<Engine>(v)
-                .unwrap()
-                .to_bytes()
-                .unwrap();
-            Engine::from_bytes(&bytes)
-        };
+        let corrupt = |edit: &dyn Fn(&mut serde_json::Value)| Engine::reload_edited(&good, edit);
         assert!(corrupt(&|_| ()).is_ok());
         for (what, edit) in [
             (

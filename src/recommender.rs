@@ -177,34 +177,22 @@ impl Recommender {
     /// excluding what that customer already has; rows the model does not know get the popular
     /// products. The result is flagged per row: `true` when it is the popularity fallback.
     pub fn recommend_batch(&self, users: &[Option<u32>], k: usize) -> Vec<(Vec<Scored>, bool)> {
-        // Known customers go through the scan in chunks (queries in a chunk share passes over
-        // the product table); the rest get the popularity fallback.
+        let none = Filter::default();
         let chunk = |users: &[Option<u32>]| -> Vec<(Vec<Scored>, bool)> {
-            let known: Vec<(usize, usize)> = users
+            let owned = |u: Option<u32>| u.map_or(&[][..], |u| self.seen.row(u as usize).0);
+            let asked: Vec<Option<(&[f32], &[u32])>> = users
                 .iter()
-                .enumerate()
-                .filter_map(|(i, u)| u.map(|u| (i, u as usize)))
-                .filter(|&(_, u)| self.knows(u))
+                .map(|&u| {
+                    u.filter(|&u| self.knows(u as usize))
+                        .map(|u| (self.factors.user(u as usize), owned(Some(u))))
+                })
                 .collect();
-            let queries: Vec<&[f32]> = known.iter().map(|&(_, u)| self.factors.user(u)).collect();
-            let excludes: Vec<Option<Bitset>> = known
-                .iter()
-                .map(|&(_, u)| self.exclusions(self.seen.row(u).0, &Filter::default()))
-                .collect();
-            let exclude_refs: Vec<Option<&Bitset>> = excludes.iter().map(Option::as_ref).collect();
-            let mut scored = self
-                .factors
-                .top_k_items_many(&queries, k, &exclude_refs)
-                .into_iter();
-            let mut known = known.into_iter().map(|(i, _)| i).peekable();
-            (0..users.len())
-                .map(|i| {
-                    if known.next_if_eq(&i).is_some() {
-                        (scored.next().unwrap_or_default(), false)
-                    } else {
-                        let owned = users[i].map(|u| self.seen.row(u as usize).0).unwrap_or(&[]);
-                        (self.popular(k, owned, &Filter::default()), true)
-                    }
+            self.top_k_many_for(&asked, k, &none)
+                .into_iter()
+                .zip(users)
+                .map(|(scored, &u)| match scored {
+                    Some(s) => (s, false),
+                    None => (self.popular(k, owned(u), &none), true),
                 })
                 .collect()
         };
@@ -218,6 +206,40 @@ impl Recommender {
         {
             users.chunks(CHUNK).flat_map(chunk).collect()
         }
+    }
+
+    /// [`Recommender::top_k_for`] for many customers under one filter: each
+    /// `Some((vector, owned))` is scored, `None` stays `None`. Without a candidate list the
+    /// queries share passes over the product table ([`Factors::top_k_items_many`]).
+    pub fn top_k_many_for(
+        &self,
+        asked: &[Option<(&[f32], &[u32])>],
+        k: usize,
+        filter: &Filter<'_>,
+    ) -> Vec<Option<Vec<Scored>>> {
+        let mut scored = if filter.candidates.is_none() {
+            let (queries, excludes): (Vec<&[f32]>, Vec<Option<Bitset>>) = asked
+                .iter()
+                .flatten()
+                .map(|&(v, owned)| (v, self.exclusions(owned, filter)))
+                .unzip();
+            let refs: Vec<Option<&Bitset>> = excludes
+                .iter()
+                .map(|e| e.as_ref().or(filter.exclude))
+                .collect();
+            self.factors.top_k_items_many(&queries, k, &refs)
+        } else {
+            asked
+                .iter()
+                .flatten()
+                .map(|&(v, owned)| self.top_k_for(v, owned, k, filter))
+                .collect()
+        }
+        .into_iter();
+        asked
+            .iter()
+            .map(|a| a.and_then(|_| scored.next()))
+            .collect()
     }
 }
 

@@ -640,16 +640,7 @@ fn saved_greeting_state_that_does_not_fit_the_engine_is_a_corrupted_error() {
     e.record_feedback("t2", Score::Csat(2), t(131)).unwrap();
     e.refresh_greetings(t(131)).unwrap();
     let good = serde_json::to_value(&e).unwrap();
-    let load = |edit: &dyn Fn(&mut serde_json::Value)| {
-        let mut v = good.clone();
-        edit(&mut v);
-        // a valid envelope and checksum around contents that do not fit together
-        let bytes = serde_json::from_value::<Engine>(v)
-            .unwrap()
-            .to_bytes()
-            .unwrap();
-        Engine::from_bytes(&bytes)
-    };
+    let load = |edit: &dyn Fn(&mut serde_json::Value)| Engine::reload_edited(&good, edit);
     let back = load(&|_| ()).unwrap();
     assert_eq!(
         back.greet("t1", Channel::App, t(131)).unwrap(),

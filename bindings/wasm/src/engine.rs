@@ -1075,43 +1075,41 @@ impl Engine {
     ) -> JsResult<()> {
         let s: SettingsIn = object(settings, "settings")?;
         let mut c = self.inner.greetings().config().clone();
-        let whole = |v: Option<f64>, what: &str, into: &mut usize| -> JsResult<()> {
-            if let Some(v) = v {
-                *into = count(v, what)?;
-            }
-            Ok(())
-        };
-        let small = |v: Option<f64>, what: &str, into: &mut u32| -> JsResult<()> {
-            if let Some(v) = v {
-                *into = count(v, what)? as u32;
-            }
-            Ok(())
-        };
+        // whole numbers ≤ u32::MAX (`count`), so the `u32` fields take them as they are
+        let whole = |v: Option<f64>, what: &str| v.map(|v| count(v, what)).transpose();
         if let Some(l) = s.default_locale {
             c.default_locale = l;
         }
         if let Some(name) = s.shop_name {
             c.shop_name = name;
         }
-        whole(s.runners_up, "settings.runnersUp", &mut c.runners_up)?;
+        if let Some(n) = whole(s.runners_up, "settings.runnersUp")? {
+            c.runners_up = n;
+        }
         if let Some(d) = s.post_purchase_days {
             c.post_purchase_days = d;
         }
-        small(
-            s.replenish_min_purchases,
-            "settings.replenishMinPurchases",
-            &mut c.replenish_min_purchases,
-        )?;
-        small(
-            s.learn_min_impressions,
-            "settings.learnMinImpressions",
-            &mut c.learn_min_impressions,
-        )?;
-        small(
-            s.learn_min_clicks,
-            "settings.learnMinClicks",
-            &mut c.learn_min_clicks,
-        )?;
+        for (v, what, into) in [
+            (
+                s.replenish_min_purchases,
+                "settings.replenishMinPurchases",
+                &mut c.replenish_min_purchases,
+            ),
+            (
+                s.learn_min_impressions,
+                "settings.learnMinImpressions",
+                &mut c.learn_min_impressions,
+            ),
+            (
+                s.learn_min_clicks,
+                "settings.learnMinClicks",
+                &mut c.learn_min_clicks,
+            ),
+        ] {
+            if let Some(n) = whole(v, what)? {
+                *into = n as u32;
+            }
+        }
         for (v, into) in [
             (s.click_alpha, &mut c.click_alpha),
             (s.conversion_weight, &mut c.conversion_weight),
@@ -1125,16 +1123,12 @@ impl Engine {
                 *into = v as f32;
             }
         }
-        whole(
-            s.sms_max_chars,
-            "settings.smsMaxChars",
-            &mut c.sms_max_chars,
-        )?;
-        whole(
-            s.app_max_chars,
-            "settings.appMaxChars",
-            &mut c.app_max_chars,
-        )?;
+        if let Some(n) = whole(s.sms_max_chars, "settings.smsMaxChars")? {
+            c.sms_max_chars = n;
+        }
+        if let Some(n) = whole(s.app_max_chars, "settings.appMaxChars")? {
+            c.app_max_chars = n;
+        }
         self.inner.set_greeting_config(c).js()
     }
 
