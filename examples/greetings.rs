@@ -274,6 +274,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             engine.record_feedback(id, Score::Ces([2, 3, 6, 1][(i / 4) % 4]), t)?;
         }
     }
-    print!("{}", engine.feedback_report(Period::Quarter, None));
+    print!("{}", engine.feedback_report(Period::Quarter, None)?);
     Ok(())
 }

@@ -25,7 +25,7 @@
 //! log.record("bob", Score::Nps(3), t).unwrap();
 //! log.record("cy", Score::Nps(8), t).unwrap();
 //! assert!(log.record("cy", Score::Nps(11), t).is_err());
-//! let r = report(&History::new(), &log, Period::Month, None);
+//! let r = report(&History::new(), &log, Period::Month, None).unwrap();
 //! assert_eq!(r.nps, Some(0.0));
 //! assert!(log.is_poor("bob", t));
 //! ```
@@ -322,12 +322,22 @@ impl fmt::Display for FeedbackReport {
 /// The report over answers and periods within `window` (`[from, to)`, everything when `None`).
 /// A period is reported when it has purchases, starts inside the window, and a later period has
 /// purchases (so its successor is observed, even if no one bought in it: retention 0).
+///
+/// A window whose `from` is not before its `to` is [`Error::InvalidArgument`]: it could only
+/// give an empty report, which would read as "no answers" rather than a mistake.
 pub fn report(
     history: &History,
     log: &FeedbackLog,
     period: Period,
     window: Option<(Timestamp, Timestamp)>,
-) -> FeedbackReport {
+) -> Result<FeedbackReport> {
+    if let Some((from, to)) = window
+        && from >= to
+    {
+        return Err(Error::InvalidArgument(format!(
+            "empty report window: from ({from}) must be before to ({to})"
+        )));
+    }
     let inside = |t: Timestamp| window.is_none_or(|(from, to)| t >= from && t < to);
     let (mut promoters, mut passives, mut detractors) = (0, 0, 0);
     let (mut csat_n, mut satisfied, mut ces_n, mut ces_sum) = (0usize, 0usize, 0usize, 0u64);
@@ -385,7 +395,7 @@ pub fn report(
         }
         i = end;
     }
-    FeedbackReport {
+    Ok(FeedbackReport {
         nps,
         promoters,
         passives,
@@ -395,7 +405,7 @@ pub fn report(
         ces,
         ces_responses: ces_n,
         retention,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -495,7 +505,7 @@ mod tests {
         buy("b", "2024-02-28");
         buy("a", "2024-04-01");
         let window = Some((day("2024-01-01"), day("2024-12-31")));
-        let r = report(&h, &log, Period::Month, window);
+        let r = report(&h, &log, Period::Month, window).unwrap();
         assert_eq!((r.promoters, r.passives, r.detractors), (2, 1, 1));
         assert_eq!(r.nps, Some(25.0));
         assert!((r.csat.unwrap() - 200.0 / 3.0).abs() < 1e-9);
@@ -508,7 +518,7 @@ mod tests {
         assert_eq!(got, vec![("2024-01", 4, 2), ("2024-02", 2, 0)]);
         assert_eq!(r.retention[0].retention_rate, 0.5);
         assert_eq!(r.retention[1].churn_rate, 1.0);
-        let q = report(&h, &log, Period::Quarter, None);
+        let q = report(&h, &log, Period::Quarter, None).unwrap();
         assert_eq!(q.retention.len(), 1);
         assert_eq!(q.retention[0].period, "2024-Q1");
         assert_eq!((q.retention[0].active, q.retention[0].retained), (4, 1));
@@ -518,9 +528,25 @@ mod tests {
             &FeedbackLog::default(),
             Period::Month,
             None,
-        );
+        )
+        .unwrap();
         assert_eq!((empty.nps, empty.csat, empty.ces), (None, None, None));
         assert!(empty.retention.is_empty());
         assert!(r.to_string().contains("NPS 25.0"));
+        // an empty or reversed window is a mistake, not "no answers"
+        for (from, to) in [("2024-03-01", "2024-03-01"), ("2024-04-01", "2024-03-01")] {
+            let e = report(&h, &log, Period::Month, Some((day(from), day(to)))).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidArgument(m) if m.contains("before")),
+                "{e:?}"
+            );
+        }
+        let open_ended = Some((day("2024-02-01"), Timestamp(i64::MAX)));
+        let later = report(&h, &log, Period::Month, open_ended).unwrap();
+        assert_eq!(
+            later.retention.len(),
+            1,
+            "only February starts inside the window"
+        );
     }
 }

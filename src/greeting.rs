@@ -1801,12 +1801,13 @@ impl Engine {
         self.greeting_parts().0.feedback.record(customer, score, at)
     }
 
-    /// NPS, CSAT, CES and retention per period (see [`crate::feedback::report`]).
+    /// NPS, CSAT, CES and retention per period (see [`crate::feedback::report`]; a window whose
+    /// `from` is not before its `to` is [`Error::InvalidArgument`]).
     pub fn feedback_report(
         &self,
         period: Period,
         window: Option<(Timestamp, Timestamp)>,
-    ) -> FeedbackReport {
+    ) -> Result<FeedbackReport> {
         crate::feedback::report(
             self.history(),
             &self.greeting_state().feedback,

@@ -480,7 +480,7 @@ fn service_recovery_until_newer_feedback_or_purchase() {
     let g = bare.greet("t2", Channel::Sms, t(132)).unwrap();
     assert!(g.why.built_in && g.variant == "builtin-recovery");
     assert!(g.text.contains("sorry") && g.text.starts_with("Name2"));
-    let r = e.feedback_report(Period::Month, None);
+    let r = e.feedback_report(Period::Month, None).unwrap();
     assert_eq!((r.detractors, r.csat_responses, r.ces_responses), (1, 1, 1));
 }
 

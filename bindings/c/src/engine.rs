@@ -1089,18 +1089,9 @@ pub unsafe extern "C" fn rapport_engine_feedback_report(
                 ));
             }
         };
-        let window = if !has_window {
-            None
-        } else if from < to {
-            Some((Timestamp(from), Timestamp(to)))
-        } else {
-            return Err(FfiError::new(
-                rapport_status::InvalidArgument,
-                format!("empty window: from ({from}) must be before to ({to})"),
-            ));
-        };
+        let window = has_window.then_some((Timestamp(from), Timestamp(to)));
         // SAFETY: NULL or a live handle by the caller's contract.
-        let r = unsafe { read(engine)? }.feedback_report(period, window);
+        let r = unsafe { read(engine)? }.feedback_report(period, window)?;
         // SAFETY: checked non-NULL and writable above.
         unsafe { out.write(rapport_feedback_report::boxed(r)) };
         Ok(())

@@ -1229,15 +1229,12 @@ impl Engine {
         let (from, to) = (bound(&o.from, "options.from")?, bound(&o.to, "options.to")?);
         let window = match (from, to) {
             (None, None) => None,
-            (Some(f), Some(t)) if f >= t => {
-                return Err(invalid("options.from must be before options.to"));
-            }
             (f, t) => Some((
                 f.unwrap_or(Timestamp(i64::MIN)),
                 t.unwrap_or(Timestamp(i64::MAX)),
             )),
         };
-        let r = self.inner.feedback_report(period, window);
+        let r = self.inner.feedback_report(period, window).js()?;
         let retention: Array = r
             .retention
             .iter()
