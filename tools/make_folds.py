@@ -6,10 +6,11 @@ configurations). This writes several folds per data set with the peer harness's 
 so a configuration can be judged by its mean over folds:
 
 - online_retail: rolling origins inside the training period (before 2011-11-01), a one-month
-  window each: train before 2011-10-01 / 09-01 / 08-01, test the following month (novel items of
-  known customers, the harness's rule). The first fold is the harness's own val split.
+  window each: train before 2011-10-01 / 09-01 / 08-01 / 07-01 / 06-01, test the following month
+  (novel items of known customers, the harness's rule). The first fold is the harness's own val
+  split.
 - ml-latest-small: the harness's per-user random 80/20 split of `train`, with seeds 43 (the
-  harness's val split), 44 and 45.
+  harness's val split) to 47.
 
   /tmp/peer-venv/bin/python tools/make_folds.py --peer ../shared/peer --out /tmp/folds
 
@@ -38,12 +39,13 @@ path = next(p for p in prepare.SOURCES["online_retail"] if os.path.exists(p))
 df, _ = prepare.load_retail(path, "online_retail")
 df = df[df.date < pd.Timestamp("2011-11-01")]
 for start, end in [("2011-10-01", "2011-11-01"), ("2011-09-01", "2011-10-01"),
-                   ("2011-08-01", "2011-09-01")]:
+                   ("2011-08-01", "2011-09-01"), ("2011-07-01", "2011-08-01"),
+                   ("2011-06-01", "2011-07-01")]:
     tr, te, _ = prepare.retail_split(df, pd.Timestamp(start), pd.Timestamp(end))
     write("online_retail", start, tr, te)
 
 ml = os.path.join(args.peer, "data", "ml-latest-small", "train.csv")
 train = pd.read_csv(ml)
-for seed in [43, 44, 45]:
+for seed in [43, 44, 45, 46, 47]:
     tr, te, _ = prepare.random_split(train, seed)
     write("ml-latest-small", f"seed{seed}", tr, te)

@@ -45,9 +45,9 @@ export interface RapportError extends Error {
 
 /** Engine settings; omitted fields keep the library defaults. Checked when training. */
 export interface EngineConfig {
-  /** Length of each factor vector (default 128). */
+  /** Length of each factor vector (default 256). */
   factors?: number;
-  /** Training sweeps (default 15). */
+  /** Training sweeps (default 12). */
   iterations?: number;
   /** Regularization strength (default 5). */
   regularization?: number;
@@ -57,7 +57,7 @@ export interface EngineConfig {
   itemFrequencyScaling?: number;
   /** Confidence slope (default 3). */
   alpha?: number;
-  /** Conjugate-gradient steps per row and half-sweep (default 3). */
+  /** Conjugate-gradient steps per row and half-sweep (default 2). */
   cgSteps?: number;
   /** Seed of the random initial factors (default 42). */
   seed?: number;
