@@ -199,10 +199,24 @@ fn engine_batch(c: &mut Criterion) {
 }
 
 fn fold_in(c: &mut Criterion) {
-    let rec = model(2_000, 20_000, 64);
     let mut rng = SmallRng::seed_from_u64(4);
     let items: Vec<u32> = (0..50).map(|_| rng.random_range(0..20_000)).collect();
     let weights = vec![1.0f32; 50];
+    // 256 is the default factor count: the customer system's Cholesky grows with f³
+    let wide = model(2_000, 20_000, 256);
+    c.bench_function("fold_in_50_purchases_256f", |b| {
+        b.iter(|| black_box(wide.factors().fold_in(&items, &weights).unwrap()))
+    });
+    c.bench_function("explain_10_of_50_purchases_256f", |b| {
+        b.iter(|| {
+            black_box(
+                wide.factors()
+                    .explain(&items, &weights, &items[..10])
+                    .unwrap(),
+            )
+        })
+    });
+    let rec = model(2_000, 20_000, 64);
     c.bench_function("fold_in_50_purchases_64f", |b| {
         b.iter(|| black_box(rec.factors().fold_in(&items, &weights).unwrap()))
     });
@@ -231,6 +245,8 @@ fn als(c: &mut Criterion) {
         let cfg = AlsConfig {
             factors: f,
             iterations: 5,
+            // implicit's conjugate-gradient step count, for a like-for-like iteration time
+            cg_steps: 3,
             threads: 2,
             ..Default::default()
         };
@@ -249,6 +265,7 @@ fn als(c: &mut Criterion) {
             let cfg = AlsConfig {
                 factors: f,
                 iterations: 5,
+                cg_steps: 3,
                 threads: 2,
                 ..Default::default()
             };
