@@ -10,7 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::interactions::Interactions;
-use crate::linalg::{Avx2Fma, Kernels, Portable, dot, forward_solve, gram, matvec};
+use crate::linalg::{Avx2Fma, Kernels, Portable, backward_solve, dot, forward_solve, gram, matvec};
 use crate::quantized::QuantizedItems;
 use crate::topk::{Bitset, Scored, top_k};
 use ndarray::Array2;
@@ -600,13 +600,7 @@ impl Factors {
         let (l, mut b) = self.customer_system(&merged)?;
         // L Lᵀ x = b
         forward_solve(&l, &mut b);
-        for i in (0..f).rev() {
-            let mut s = b[i];
-            for k in i + 1..f {
-                s -= l[k * f + i] * b[k];
-            }
-            b[i] = s / l[i * f + i];
-        }
+        backward_solve(&l, &mut b);
         Ok(b)
     }
 

@@ -357,15 +357,7 @@ pub fn cholesky_solve(a: &mut [f32], b: &mut [f32]) -> bool {
         return false;
     }
     forward_solve(a, b);
-    let n = b.len();
-    // backward: Lᵀ x = y
-    for i in (0..n).rev() {
-        let mut s = b[i];
-        for k in i + 1..n {
-            s -= a[k * n + i] * b[k];
-        }
-        b[i] = s / a[i * n + i];
-    }
+    backward_solve(a, b);
     true
 }
 
@@ -393,6 +385,20 @@ pub fn cholesky_with<K: Kernels>(k: K, a: &mut [f32], n: usize) -> bool {
         }
     }
     true
+}
+
+/// Solves `Lᵀ x = y` in place for the lower-triangular factor left by [`cholesky`].
+///
+/// Column-oriented: once `x_k` is known, row `k` of `L` (contiguous, unlike column `k`) is
+/// subtracted from the rest, so no step strides down a column.
+pub fn backward_solve(l: &[f32], b: &mut [f32]) {
+    let n = b.len();
+    for k in (0..n).rev() {
+        let row = &l[k * n..k * n + k + 1];
+        let x = b[k] / row[k];
+        b[k] = x;
+        axpy(-x, &row[..k], &mut b[..k]);
+    }
 }
 
 /// Solves `L y = b` in place for the lower-triangular factor left by [`cholesky`].
