@@ -294,10 +294,11 @@ typedef struct rapport_bytes rapport_bytes;
  * with `rapport_engine_free`.
  *
  * Threading: a handle may be used from several threads at once. Reads (`recommend`,
- * `recommend_batch`, `similar`, `profile`, `greet`, `feedback_report`, `is_trained`, `save`,
- * `to_bytes`) run concurrently; writes (`record_purchase`, `upsert_*`, `set_in_stock`,
- * `read_csv_path`, `train`, `observe`, `load_default_greetings`, `add_greeting_variants_json`,
- * `refresh_greetings`, `record_engagement`, `record_feedback`) take an internal exclusive lock
+ * `recommend_batch`, `similar`, `profile`, `greet`, `greeting_settings`, `feedback_report`,
+ * `is_trained`, `save`, `to_bytes`) run concurrently; writes (`record_purchase`, `upsert_*`,
+ * `set_in_stock`, `read_csv_path`, `train`, `observe`, `load_default_greetings`,
+ * `add_greeting_variants_json`, `refresh_greetings`, `set_greeting_*`, `record_engagement`,
+ * `record_feedback`) take an internal exclusive lock
  * and wait for running reads. Only `rapport_engine_free` needs the caller's own
  * synchronisation: no other call on the handle may run or start during or after it.
  */
@@ -497,6 +498,60 @@ typedef struct rapport_recommend_options {
    */
   const char *category;
 } rapport_recommend_options;
+
+/**
+ * Greeting settings other than the two strings (set those with
+ * `rapport_engine_set_greeting_shop_name` and `rapport_engine_set_greeting_locale`).
+ * Caller-owned plain data: read the engine's current values with
+ * `rapport_engine_greeting_settings`, change the fields you need, write them back with
+ * `rapport_engine_set_greeting_settings`. Library defaults in parentheses.
+ */
+typedef struct rapport_greeting_settings {
+  /**
+   * Runners-up returned with each greeting (3).
+   */
+  size_t runners_up;
+  /**
+   * A post-purchase greeting runs this many days after a purchase (14; finite, ≥ 0).
+   */
+  double post_purchase_days;
+  /**
+   * Distinct purchase days of a product before it can be replenished (3; ≥ 2).
+   */
+  uint32_t replenish_min_purchases;
+  /**
+   * Impressions before a variant's vector is learned from engagement (50).
+   */
+  uint32_t learn_min_impressions;
+  /**
+   * Clicks plus conversions before a variant's vector is learned (5).
+   */
+  uint32_t learn_min_clicks;
+  /**
+   * Confidence slope of clicks (2; finite, ≥ 0).
+   */
+  float click_alpha;
+  /**
+   * A conversion counts as this many clicks (3; finite, ≥ 0).
+   */
+  float conversion_weight;
+  /**
+   * Ridge of the variant solve, towards the derived vector (1; finite, > 0).
+   */
+  float engagement_regularization;
+  /**
+   * Anchor of the customer solve, towards the purchase-based vector (1; finite, > 0).
+   */
+  float customer_anchor;
+  /**
+   * SMS length limit in characters (160; ≥ 20).
+   */
+  size_t sms_max_chars;
+  /**
+   * App (push) length limit in characters (178; ≥ 20).
+   */
+  size_t app_max_chars;
+} rapport_greeting_settings;
 
 /**
  * The numeric fields of a profile (caller-owned plain data, filled by
@@ -904,6 +959,47 @@ enum rapport_status rapport_engine_add_greeting_variants_json(struct rapport_eng
  */
 enum rapport_status rapport_engine_refresh_greetings(struct rapport_engine *engine,
                                                      int64_t as_of);
+
+/**
+ * Fills `*out` with the engine's current greeting settings. A read.
+ *
+ * # Safety
+ * `engine` is NULL or live; `out` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or writable.
+ */
+enum rapport_status rapport_engine_greeting_settings(const struct rapport_engine *engine,
+                                                     struct rapport_greeting_settings *out);
+
+/**
+ * Replaces the engine's greeting settings (except the shop name and default locale) with
+ * `*settings`, all or nothing: a value out of its documented range gives
+ * `RAPPORT_STATUS_INVALID_CONFIG` naming the field, and nothing changes. A write.
+ *
+ * # Safety
+ * `engine` is NULL or live; `settings` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or readable.
+ */
+enum rapport_status rapport_engine_set_greeting_settings(struct rapport_engine *engine,
+                                                         const struct rapport_greeting_settings *settings);
+
+/**
+ * Sets the value of the `{shop_name}` slot; NULL removes it, so templates use the slot's
+ * fallback (`{shop_name|our shop}`). A write.
+ *
+ * # Safety
+ * `engine` is NULL or live; `name` is NULL or NUL-terminated.
+ */
+enum rapport_status rapport_engine_set_greeting_shop_name(struct rapport_engine *engine,
+                                                          const char *name);
+
+/**
+ * Sets the locale used for customers without one and as the fallback language (`en` by
+ * default); a blank locale gives `RAPPORT_STATUS_INVALID_CONFIG`. A write.
+ *
+ * # Safety
+ * `engine` is NULL or live; `locale` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or
+ * NUL-terminated.
+ */
+enum rapport_status rapport_engine_set_greeting_locale(struct rapport_engine *engine,
+                                                       const char *locale);
 
 /**
  * The greeting for `customer` on `channel` at `at` (Unix seconds; the hour, in UTC, decides

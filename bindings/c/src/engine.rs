@@ -9,7 +9,7 @@ use crate::results::{
     rapport_recommendation_batch, rapport_recommendations, rapport_similar,
 };
 use rapport_core::als::AlsConfig;
-use rapport_core::greeting::Engagement;
+use rapport_core::greeting::{Engagement, GreetingConfig};
 use rapport_core::{
     Channel, CustomerInfo, Engine, EngineConfig, IngestOptions, Period, Product, Purchase,
     RecommendOptions, Recorded, Score, Timestamp,
@@ -22,10 +22,11 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// with `rapport_engine_free`.
 ///
 /// Threading: a handle may be used from several threads at once. Reads (`recommend`,
-/// `recommend_batch`, `similar`, `profile`, `greet`, `feedback_report`, `is_trained`, `save`,
-/// `to_bytes`) run concurrently; writes (`record_purchase`, `upsert_*`, `set_in_stock`,
-/// `read_csv_path`, `train`, `observe`, `load_default_greetings`, `add_greeting_variants_json`,
-/// `refresh_greetings`, `record_engagement`, `record_feedback`) take an internal exclusive lock
+/// `recommend_batch`, `similar`, `profile`, `greet`, `greeting_settings`, `feedback_report`,
+/// `is_trained`, `save`, `to_bytes`) run concurrently; writes (`record_purchase`, `upsert_*`,
+/// `set_in_stock`, `read_csv_path`, `train`, `observe`, `load_default_greetings`,
+/// `add_greeting_variants_json`, `refresh_greetings`, `set_greeting_*`, `record_engagement`,
+/// `record_feedback`) take an internal exclusive lock
 /// and wait for running reads. Only `rapport_engine_free` needs the caller's own
 /// synchronisation: no other call on the handle may run or start during or after it.
 pub struct rapport_engine {
@@ -856,6 +857,157 @@ pub unsafe extern "C" fn rapport_engine_refresh_greetings(
         // SAFETY: NULL or a live handle by the caller's contract.
         unsafe { write(engine)? }.refresh_greetings(Timestamp(as_of))?;
         Ok(())
+    })
+}
+
+/// Greeting settings other than the two strings (set those with
+/// `rapport_engine_set_greeting_shop_name` and `rapport_engine_set_greeting_locale`).
+/// Caller-owned plain data: read the engine's current values with
+/// `rapport_engine_greeting_settings`, change the fields you need, write them back with
+/// `rapport_engine_set_greeting_settings`. Library defaults in parentheses.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct rapport_greeting_settings {
+    /// Runners-up returned with each greeting (3).
+    pub runners_up: usize,
+    /// A post-purchase greeting runs this many days after a purchase (14; finite, ≥ 0).
+    pub post_purchase_days: f64,
+    /// Distinct purchase days of a product before it can be replenished (3; ≥ 2).
+    pub replenish_min_purchases: u32,
+    /// Impressions before a variant's vector is learned from engagement (50).
+    pub learn_min_impressions: u32,
+    /// Clicks plus conversions before a variant's vector is learned (5).
+    pub learn_min_clicks: u32,
+    /// Confidence slope of clicks (2; finite, ≥ 0).
+    pub click_alpha: f32,
+    /// A conversion counts as this many clicks (3; finite, ≥ 0).
+    pub conversion_weight: f32,
+    /// Ridge of the variant solve, towards the derived vector (1; finite, > 0).
+    pub engagement_regularization: f32,
+    /// Anchor of the customer solve, towards the purchase-based vector (1; finite, > 0).
+    pub customer_anchor: f32,
+    /// SMS length limit in characters (160; ≥ 20).
+    pub sms_max_chars: usize,
+    /// App (push) length limit in characters (178; ≥ 20).
+    pub app_max_chars: usize,
+}
+
+/// Changes one part of the engine's greeting settings, all or nothing: the core checks the
+/// whole result (`RAPPORT_STATUS_INVALID_CONFIG`) before anything changes.
+///
+/// # Safety
+/// `engine` is NULL or live.
+unsafe fn edit_greeting_config(
+    engine: *mut rapport_engine,
+    edit: impl FnOnce(&mut GreetingConfig),
+) -> FfiResult {
+    // SAFETY: NULL or a live handle by the caller's contract.
+    let mut e = unsafe { write(engine)? };
+    let mut c = e.greetings().config().clone();
+    edit(&mut c);
+    e.set_greeting_config(c)?;
+    Ok(())
+}
+
+/// Fills `*out` with the engine's current greeting settings. A read.
+///
+/// # Safety
+/// `engine` is NULL or live; `out` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_greeting_settings(
+    engine: *const rapport_engine,
+    out: *mut rapport_greeting_settings,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let e = unsafe { read(engine)? };
+        let c = e.greetings().config();
+        let s = rapport_greeting_settings {
+            runners_up: c.runners_up,
+            post_purchase_days: c.post_purchase_days,
+            replenish_min_purchases: c.replenish_min_purchases,
+            learn_min_impressions: c.learn_min_impressions,
+            learn_min_clicks: c.learn_min_clicks,
+            click_alpha: c.click_alpha,
+            conversion_weight: c.conversion_weight,
+            engagement_regularization: c.engagement_regularization,
+            customer_anchor: c.customer_anchor,
+            sms_max_chars: c.sms_max_chars,
+            app_max_chars: c.app_max_chars,
+        };
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { write_out(out, s, "out") }
+    })
+}
+
+/// Replaces the engine's greeting settings (except the shop name and default locale) with
+/// `*settings`, all or nothing: a value out of its documented range gives
+/// `RAPPORT_STATUS_INVALID_CONFIG` naming the field, and nothing changes. A write.
+///
+/// # Safety
+/// `engine` is NULL or live; `settings` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_set_greeting_settings(
+    engine: *mut rapport_engine,
+    settings: *const rapport_greeting_settings,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or readable by the caller's contract.
+        let s = *unsafe { settings.as_ref() }.ok_or_else(|| FfiError::null("settings"))?;
+        // SAFETY: forwarded contract.
+        unsafe {
+            edit_greeting_config(engine, |c| {
+                c.runners_up = s.runners_up;
+                c.post_purchase_days = s.post_purchase_days;
+                c.replenish_min_purchases = s.replenish_min_purchases;
+                c.learn_min_impressions = s.learn_min_impressions;
+                c.learn_min_clicks = s.learn_min_clicks;
+                c.click_alpha = s.click_alpha;
+                c.conversion_weight = s.conversion_weight;
+                c.engagement_regularization = s.engagement_regularization;
+                c.customer_anchor = s.customer_anchor;
+                c.sms_max_chars = s.sms_max_chars;
+                c.app_max_chars = s.app_max_chars;
+            })
+        }
+    })
+}
+
+/// Sets the value of the `{shop_name}` slot; NULL removes it, so templates use the slot's
+/// fallback (`{shop_name|our shop}`). A write.
+///
+/// # Safety
+/// `engine` is NULL or live; `name` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_set_greeting_shop_name(
+    engine: *mut rapport_engine,
+    name: *const c_char,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or NUL-terminated by the caller's contract.
+        let name = unsafe { opt_str_arg(name, "name")? }.map(str::to_owned);
+        // SAFETY: forwarded contract.
+        unsafe { edit_greeting_config(engine, |c| c.shop_name = name) }
+    })
+}
+
+/// Sets the locale used for customers without one and as the fallback language (`en` by
+/// default); a blank locale gives `RAPPORT_STATUS_INVALID_CONFIG`. A write.
+///
+/// # Safety
+/// `engine` is NULL or live; `locale` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or
+/// NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_set_greeting_locale(
+    engine: *mut rapport_engine,
+    locale: *const c_char,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or NUL-terminated by the caller's contract.
+        let locale = unsafe { str_arg(locale, "locale")? }.to_owned();
+        // SAFETY: forwarded contract.
+        unsafe { edit_greeting_config(engine, |c| c.default_locale = locale) }
     })
 }
 

@@ -62,6 +62,13 @@ static const char *last_error(void) {
 
 static bool streq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
 
+/* Characters (code points) of a UTF-8 string: the bytes that do not continue a sequence. */
+static size_t chars(const char *s) {
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 static void buy(rapport_engine *e, const char *customer, const char *product, int64_t day) {
     OK(rapport_engine_record_purchase(e, customer, product, day * DAY, 1.0, 2.0, NULL, NULL));
 }
@@ -1014,6 +1021,102 @@ static void check_row(const rapport_feedback_report *r, size_t i, const char *pe
     CHECK(near(rapport_feedback_report_retention_churn_rate(r, i), 1.0 - rate));
 }
 
+static void test_greeting_settings(void) {
+    rapport_engine *e = shop();
+    rapport_greeting_settings s;
+    CHECK_STATUS(rapport_engine_greeting_settings(NULL, &s), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_greeting_settings(e, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_set_greeting_settings(NULL, &s), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_set_greeting_settings(e, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(last_error(), "settings is NULL") != NULL);
+    CHECK_STATUS(rapport_engine_set_greeting_shop_name(NULL, "x"), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_set_greeting_locale(NULL, "en"), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_set_greeting_locale(e, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+
+    /* the library defaults */
+    OK(rapport_engine_greeting_settings(e, &s));
+    CHECK(s.runners_up == 3 && s.post_purchase_days == 14.0 && s.replenish_min_purchases == 3);
+    CHECK(s.learn_min_impressions == 50 && s.learn_min_clicks == 5);
+    CHECK(s.click_alpha == 2.0f && s.conversion_weight == 3.0f);
+    CHECK(s.engagement_regularization == 1.0f && s.customer_anchor == 1.0f);
+    CHECK(s.sms_max_chars == 160 && s.app_max_chars == 178);
+
+    /* out-of-range values: all or nothing, the message names the field */
+    const rapport_greeting_settings defaults = s;
+    struct {
+        const char *field;
+        rapport_greeting_settings bad;
+    } cases[7];
+    for (size_t i = 0; i < 7; i++) cases[i].bad = defaults;
+    cases[0].field = "replenish_min_purchases", cases[0].bad.replenish_min_purchases = 1;
+    cases[1].field = "post_purchase_days", cases[1].bad.post_purchase_days = -1.0;
+    cases[2].field = "post_purchase_days", cases[2].bad.post_purchase_days = NAN;
+    cases[3].field = "click_alpha", cases[3].bad.click_alpha = INFINITY;
+    cases[4].field = "customer_anchor", cases[4].bad.customer_anchor = 0.0f;
+    cases[5].field = "length limits", cases[5].bad.sms_max_chars = 19;
+    cases[6].field = "engagement_regularization", cases[6].bad.engagement_regularization = NAN;
+    for (size_t i = 0; i < 7; i++) {
+        cases[i].bad.runners_up = 1; /* valid, but must not be applied either */
+        CHECK_STATUS(rapport_engine_set_greeting_settings(e, &cases[i].bad),
+                     RAPPORT_STATUS_INVALID_CONFIG);
+        CHECK(strstr(last_error(), cases[i].field) != NULL);
+        OK(rapport_engine_greeting_settings(e, &s));
+        CHECK(s.runners_up == 3 && s.sms_max_chars == 160);
+    }
+    CHECK_STATUS(rapport_engine_set_greeting_locale(e, "  "), RAPPORT_STATUS_INVALID_CONFIG);
+    CHECK(strstr(last_error(), "default_locale") != NULL);
+    const char bad[] = {'s', (char)0xff, 0};
+    CHECK_STATUS(rapport_engine_set_greeting_shop_name(e, bad), RAPPORT_STATUS_INVALID_UTF8);
+    CHECK_STATUS(rapport_engine_set_greeting_locale(e, bad), RAPPORT_STATUS_INVALID_UTF8);
+
+    /* fewer runners-up and a tighter SMS limit show in the greetings */
+    OK(rapport_engine_train(e, NULL, NULL, NULL));
+    OK(rapport_engine_upsert_customer(e, "t1", "Ann", NULL, RAPPORT_CHANNEL_UNSPECIFIED));
+    OK(rapport_engine_load_default_greetings(e, NULL));
+    const int64_t at = 40 * DAY + 9 * 3600;
+    OK(rapport_engine_refresh_greetings(e, at));
+    rapport_greeting *g = greet(e, "t1", RAPPORT_CHANNEL_WEB, at);
+    CHECK(rapport_greeting_runners_up_len(g) == 3);
+    rapport_greeting_free(g);
+    s = defaults;
+    s.runners_up = 1;
+    s.sms_max_chars = 24;
+    OK(rapport_engine_set_greeting_settings(e, &s));
+    rapport_greeting_settings back;
+    OK(rapport_engine_greeting_settings(e, &back));
+    CHECK(back.runners_up == 1 && back.sms_max_chars == 24 && back.app_max_chars == 178);
+    g = greet(e, "t1", RAPPORT_CHANNEL_WEB, at);
+    CHECK(rapport_greeting_runners_up_len(g) == 1);
+    rapport_greeting_free(g);
+    g = greet(e, "t1", RAPPORT_CHANNEL_SMS, at);
+    const char *sms = rapport_greeting_text(g);
+    CHECK(sms && chars(sms) <= 24 && strstr(sms, "\xe2\x80\xa6") != NULL); /* cut, with … */
+    rapport_greeting_free(g);
+
+    /* the shop name fills {shop_name}, escaped for the web; NULL brings the fallback back */
+    const char *welcome = "[{\"id\": \"welcome\", \"channels\": [\"web\"],"
+                          "  \"template\": \"Welcome to {shop_name|our shop}, {first_name|friend}!\"}]";
+    rapport_engine *w = shop();
+    OK(rapport_engine_upsert_customer(w, "t1", "Ann", NULL, RAPPORT_CHANNEL_UNSPECIFIED));
+    OK(rapport_engine_add_greeting_variants_json(w, welcome, NULL));
+    g = greet(w, "t1", RAPPORT_CHANNEL_WEB, at);
+    CHECK(streq(rapport_greeting_text(g), "Welcome to our shop, Ann!"));
+    rapport_greeting_free(g);
+    OK(rapport_engine_set_greeting_shop_name(w, "Tea & Co"));
+    g = greet(w, "t1", RAPPORT_CHANNEL_WEB, at);
+    CHECK(streq(rapport_greeting_text(g), "Welcome to Tea &amp; Co, Ann!"));
+    rapport_greeting_free(g);
+    OK(rapport_engine_set_greeting_shop_name(w, NULL));
+    g = greet(w, "t1", RAPPORT_CHANNEL_WEB, at);
+    CHECK(streq(rapport_greeting_text(g), "Welcome to our shop, Ann!"));
+    rapport_greeting_free(g);
+    OK(rapport_engine_set_greeting_locale(w, "de"));
+    OK(rapport_engine_greeting_settings(w, &s)); /* the numbers are untouched by the strings */
+    CHECK(s.runners_up == 3 && s.sms_max_chars == 160);
+    rapport_engine_free(w);
+    rapport_engine_free(e);
+}
+
 static void test_feedback_report(void) {
     rapport_engine *e = NULL;
     OK(rapport_engine_new(NULL, &e));
@@ -1209,6 +1312,7 @@ int main(void) {
     test_csv();
     test_greeting_errors();
     test_greetings();
+    test_greeting_settings();
     test_feedback_report();
 
     rapport_engine *e = shop();
