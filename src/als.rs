@@ -7,10 +7,14 @@
 //! `c_ui = 1 + α·w_ui` there (or `1 + α·ln(1 + w_ui/ε)` with log scaling) and `c_ui = 1`
 //! elsewhere. The unobserved part is the precomputed Gram matrix `YᵀY`, so a solve only touches
 //! the customer's own purchases. Products are solved the same way against the customer factors.
+//! Trained factors end on the principal axes of the product factors, where `YᵀY` is diagonal
+//! and fold-in is cheap (see [`Factors::fold_in`]).
 
 use crate::error::{Error, Result};
 use crate::interactions::Interactions;
-use crate::linalg::{Avx2Fma, Kernels, Portable, backward_solve, dot, forward_solve, gram, matvec};
+use crate::linalg::{
+    Avx2Fma, Cholesky64, Kernels, Portable, backward_solve, dot, forward_solve, gram, matvec,
+};
 use crate::quantized::QuantizedItems;
 use crate::topk::{Bitset, Scored, top_k};
 use ndarray::Array2;
@@ -60,8 +64,8 @@ pub struct AlsConfig {
 }
 
 impl Default for AlsConfig {
-    /// Chosen by validation (`tools/tune_defaults.py --folds`: mean ndcg@10 over three
-    /// rolling-origin folds of Online Retail and three reseeded folds of MovieLens, all carved
+    /// Chosen by validation (`tools/tune_defaults.py --folds`: mean ndcg@10 over five
+    /// rolling-origin folds of Online Retail and five reseeded folds of MovieLens, all carved
     /// from the training data; never on the test splits). 256 factors beat 128 on every fold;
     /// two CG steps and 12 sweeps keep training near the old 128-factor cost without losing
     /// accuracy.
@@ -183,6 +187,10 @@ pub struct Factors {
     /// The int8 copy of `items` for the top-k scan, built on first use (never saved).
     #[serde(skip)]
     item_table: OnceLock<Option<QuantizedItems>>,
+    /// The diagonal of `item_gram` when it is diagonal (factors on their principal axes, as
+    /// training leaves them), found on first use: fold-in then takes the Woodbury route.
+    #[serde(skip)]
+    gram_diagonal: OnceLock<Option<Vec<f32>>>,
 }
 
 /// Trains factors on `matrix` (customers × products).
@@ -241,14 +249,93 @@ pub fn train_with(
             });
         }
     }
-    let item_gram = gram(items.view());
+    let item_gram = pool.run(|| to_principal_axes(&mut users, &mut items));
     Ok(Factors {
         config: config.clone(),
         users,
         items,
         item_gram,
         item_table: OnceLock::new(),
+        gram_diagonal: OnceLock::new(),
     })
+}
+
+/// Turns trained factors to the principal axes of the product factors and returns their new,
+/// diagonal Gram matrix.
+///
+/// With `YᵀY = V Λ Vᵀ`, customers become `XV` and products `YV`. `V` is orthogonal, so every
+/// score `x·y`, norm and cosine stays as it was, while `YᵀY` becomes `Λ`: a customer's system
+/// is then a diagonal plus one rank-one term per purchase, which fold-in solves in `O(n²f)`
+/// through the Woodbury identity instead of `O(f³)` (see [`Factors::fold_in`]). The axes are
+/// sorted by decreasing eigenvalue and signed so that each one's largest entry is positive,
+/// so equal factors give equal results. Off-diagonal rounding residue is dropped from the
+/// stored Gram matrix (fold-in solves exactly the system it describes). Should the
+/// eigensolver fail to give finite axes, the factors stay as they are with their full Gram.
+fn to_principal_axes(users: &mut Array2<f32>, items: &mut Array2<f32>) -> Array2<f32> {
+    let g = gram(items.view());
+    let f = g.nrows();
+    let sym =
+        nalgebra::DMatrix::<f64>::from_fn(f, f, |r, c| (g[[r, c]] as f64 + g[[c, r]] as f64) / 2.0);
+    let eig = nalgebra::SymmetricEigen::new(sym);
+    if !(eig.eigenvalues.iter().all(|v| v.is_finite())
+        && eig.eigenvectors.iter().all(|v| v.is_finite()))
+    {
+        return g;
+    }
+    let mut order: Vec<usize> = (0..f).collect();
+    order.sort_by(|&a, &b| {
+        eig.eigenvalues[b]
+            .total_cmp(&eig.eigenvalues[a])
+            .then(a.cmp(&b))
+    });
+    let mut v = Array2::<f32>::zeros((f, f));
+    for (k, &e) in order.iter().enumerate() {
+        let axis = eig.eigenvectors.column(e);
+        let mut top = 0;
+        for r in 1..f {
+            if axis[r].abs() > axis[top].abs() {
+                top = r;
+            }
+        }
+        let sign = if axis[top] < 0.0 { -1.0 } else { 1.0 };
+        for r in 0..f {
+            v[[r, k]] = (sign * axis[r]) as f32;
+        }
+    }
+    rotate_rows(users, &v);
+    rotate_rows(items, &v);
+    let mut diagonal = vec![0f64; f];
+    for y in items.rows() {
+        for (d, &x) in diagonal.iter_mut().zip(y) {
+            *d += x as f64 * x as f64;
+        }
+    }
+    Array2::from_diag(&ndarray::Array1::from_iter(
+        diagonal.iter().map(|&d| d as f32),
+    ))
+}
+
+/// `m ← m·v` in blocks of rows (in parallel with the `parallel` feature; every row is computed
+/// the same way whatever the thread count).
+fn rotate_rows(m: &mut Array2<f32>, v: &Array2<f32>) {
+    let f = v.nrows();
+    if m.nrows() == 0 {
+        return;
+    }
+    let rotate = |block: &mut [f32]| {
+        let rows = block.len() / f;
+        let view = ndarray::ArrayView2::from_shape((rows, f), &*block).expect("whole rows");
+        let out = view.dot(v);
+        block.copy_from_slice(out.as_slice().expect("a new array is contiguous"));
+    };
+    let data = m.as_slice_mut().expect("factors are contiguous");
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        data.par_chunks_mut(256 * f).for_each(rotate);
+    }
+    #[cfg(not(feature = "parallel"))]
+    data.chunks_mut(256 * f).for_each(rotate);
 }
 
 /// The threads training runs on: rayon's global pool, or a dedicated one of a fixed size.
@@ -590,18 +677,114 @@ impl Factors {
     /// purchase changes recommendations at once, without retraining.
     ///
     /// Items out of range are an error; repeated items are summed; an empty list gives the zero
-    /// vector.
+    /// vector. With fewer purchases than factors, on factors as training leaves them (on their
+    /// principal axes), the solve takes `O(n²f)` through the Woodbury identity instead of the
+    /// `O(f³)` Cholesky factor; both give the same vector up to rounding.
     pub fn fold_in(&self, items: &[u32], weights: &[f32]) -> Result<Vec<f32>> {
         let merged = self.merge_history(items, weights)?;
         let f = self.dim();
         if merged.is_empty() {
             return Ok(vec![0.0; f]);
         }
+        let woodbury = match Avx2Fma::detect() {
+            Some(k) => self.woodbury_fold_in(k, &merged),
+            None => self.woodbury_fold_in(Portable, &merged),
+        };
+        if let Some(x) = woodbury {
+            return Ok(x);
+        }
         let (l, mut b) = self.customer_system(&merged)?;
         // L Lᵀ x = b
         forward_solve(&l, &mut b);
         backward_solve(&l, &mut b);
         Ok(b)
+    }
+
+    /// [`Factors::fold_in`] through the Woodbury identity, when the Gram matrix is diagonal
+    /// and the customer owns fewer products than there are factors; `None` otherwise.
+    #[inline(always)]
+    fn woodbury_fold_in<K: Kernels>(&self, k: K, merged: &[(u32, f32)]) -> Option<Vec<f32>> {
+        let w = self.woodbury(k, merged)?;
+        let f = self.dim();
+        // b = Σ c_j y_j;  x = D⁻¹ (b − Oᵀ W^½ S⁻¹ W^½ O D⁻¹ b)
+        let mut b = vec![0f32; f];
+        for (y, &c) in w.owned.chunks_exact(f).zip(&w.confidence) {
+            k.axpy(c, y, &mut b);
+        }
+        let mut t: Vec<f64> = w
+            .scaled
+            .chunks_exact(f)
+            .zip(&w.root)
+            .map(|(s, r)| r * k.dot(s, &b) as f64)
+            .collect();
+        w.s.solve(&mut t);
+        let mut x = b;
+        for ((y, &r), &t) in w.owned.chunks_exact(f).zip(&w.root).zip(t.iter()) {
+            k.axpy(-((r * t) as f32), y, &mut x);
+        }
+        x.iter_mut().zip(&w.d_inv).for_each(|(x, d)| *x *= d);
+        Some(x)
+    }
+
+    /// The customer's system `A = D + Oᵀ W O` prepared for the Woodbury identity, where `D` is
+    /// the diagonal Gram matrix plus the customer's regularization, `O` holds the owned
+    /// products' rows and `W` their extra confidences `c − 1`:
+    /// `A⁻¹ = D⁻¹ − D⁻¹ Oᵀ W^½ S⁻¹ W^½ O D⁻¹` with `S = I + W^½ O D⁻¹ Oᵀ W^½`, an `n × n`
+    /// system (`n` owned products) whose eigenvalues are all at least 1. `None` unless the
+    /// factors are on their principal axes and `n < f` (where it is the cheaper route).
+    #[inline(always)]
+    fn woodbury<K: Kernels>(&self, k: K, merged: &[(u32, f32)]) -> Option<Woodbury> {
+        let f = self.dim();
+        let n = merged.len();
+        if n >= f {
+            return None;
+        }
+        let diagonal = self
+            .gram_diagonal
+            .get_or_init(|| diagonal_of(&self.item_gram))
+            .as_ref()?;
+        let reg = self.config.row_regularization(n).max(1e-6);
+        let d_inv: Vec<f32> = diagonal.iter().map(|&d| 1.0 / (d + reg)).collect();
+        let ys = self.items.as_slice()?;
+        let mut owned = Vec::with_capacity(n * f);
+        let mut scaled = Vec::with_capacity(n * f);
+        let mut confidence = Vec::with_capacity(n);
+        let mut root = Vec::with_capacity(n);
+        for &(i, w) in merged {
+            let y = &ys[i as usize * f..i as usize * f + f];
+            owned.extend_from_slice(y);
+            scaled.extend(y.iter().zip(&d_inv).map(|(y, d)| y * d));
+            let c = self.config.confidence(w);
+            confidence.push(c);
+            root.push(((c - 1.0).max(0.0) as f64).sqrt());
+        }
+        // M = O D⁻¹ Oᵀ, symmetric
+        let mut m = vec![0f64; n * n];
+        for a in 0..n {
+            let sa = &scaled[a * f..a * f + f];
+            for b in 0..=a {
+                let v = k.dot(sa, &owned[b * f..b * f + f]) as f64;
+                m[a * n + b] = v;
+                m[b * n + a] = v;
+            }
+        }
+        let s: Vec<f64> = (0..n * n)
+            .map(|i| {
+                let (a, b) = (i / n, i % n);
+                root[a] * m[i] * root[b] + if a == b { 1.0 } else { 0.0 }
+            })
+            .collect();
+        let s = Cholesky64::new(s, n)?;
+        Some(Woodbury {
+            n,
+            d_inv,
+            owned,
+            scaled,
+            confidence,
+            root,
+            m,
+            s,
+        })
     }
 
     /// Why a customer with this history gets each of `targets`: for every target, the owned
@@ -620,11 +803,86 @@ impl Factors {
         if merged.is_empty() {
             return Ok(vec![None; targets.len()]);
         }
+        let woodbury = match Avx2Fma::detect() {
+            Some(k) => self.woodbury_explain(k, &merged, targets),
+            None => self.woodbury_explain(Portable, &merged, targets),
+        };
+        if let Some(reasons) = woodbury {
+            return Ok(reasons);
+        }
         let (l, _) = self.customer_system(&merged)?;
         Ok(match Avx2Fma::detect() {
             Some(k) => self.explain_in(k, &l, &merged, targets),
             None => self.explain_in(Portable, &l, &merged, targets),
         })
+    }
+
+    /// [`Factors::explain`] through the Woodbury identity (see [`Factors::woodbury`]):
+    /// `y_tᵀ A⁻¹ y_j = p_j − Σ_k q_k w_k^½ M_kj` with `p = O D⁻¹ y_t` and
+    /// `q = S⁻¹ W^½ p`; `None` where that route does not apply.
+    #[inline(always)]
+    fn woodbury_explain<K: Kernels>(
+        &self,
+        k: K,
+        merged: &[(u32, f32)],
+        targets: &[u32],
+    ) -> Option<Vec<Option<(u32, f32)>>> {
+        let w = self.woodbury(k, merged)?;
+        let f = self.dim();
+        let n = w.n;
+        let known: Vec<&[f32]> = targets
+            .iter()
+            .map(|&t| self.item(t as usize))
+            .filter(|y| !y.is_empty())
+            .collect();
+        // per target: p = O D⁻¹ y_t, q = W^½ S⁻¹ W^½ p, g = p − M q
+        let mut g = Vec::with_capacity(known.len() * n);
+        let mut q = vec![0f64; n];
+        for y in known {
+            let p: Vec<f64> = w
+                .scaled
+                .chunks_exact(f)
+                .map(|s| k.dot(s, y) as f64)
+                .collect();
+            for ((q, p), r) in q.iter_mut().zip(&p).zip(&w.root) {
+                *q = p * r;
+            }
+            w.s.solve(&mut q);
+            q.iter_mut().zip(&w.root).for_each(|(q, r)| *q *= r);
+            for (pj, mj) in p.iter().zip(w.m.chunks_exact(n)) {
+                let correction: f64 = mj.iter().zip(&q).map(|(m, q)| m * q).sum();
+                g.push((pj - correction) as f32);
+            }
+        }
+        Some(self.pick_reasons(merged, &w.confidence, targets, g.chunks(n.max(1))))
+    }
+
+    /// For each target, the owned product with the largest contribution `c_j · g_tj`, reading
+    /// one row of `g` (over the owned products, possibly padded) per target in range.
+    fn pick_reasons<'g>(
+        &self,
+        merged: &[(u32, f32)],
+        confidence: &[f32],
+        targets: &[u32],
+        mut rows: impl Iterator<Item = &'g [f32]>,
+    ) -> Vec<Option<(u32, f32)>> {
+        targets
+            .iter()
+            .map(|&t| {
+                if (t as usize) >= self.item_count() {
+                    return None;
+                }
+                let gt = rows.next()?;
+                let mut best: Option<(u32, f32)> = None;
+                for ((&(j, _), &c), &s) in merged.iter().zip(confidence).zip(gt) {
+                    let v = c * s;
+                    if best.is_none_or(|(_, b)| v > b) {
+                        best = Some((j, v));
+                    }
+                }
+                best
+            })
+            .collect()
     }
 
     /// [`Factors::explain`] after the customer's Cholesky factor `l`: the owned and target
@@ -689,24 +947,7 @@ impl Factors {
             .iter()
             .map(|&(_, w)| self.config.confidence(w))
             .collect();
-        let mut rows = g.chunks_exact(op);
-        targets
-            .iter()
-            .map(|&t| {
-                if (t as usize) >= self.item_count() {
-                    return None;
-                }
-                let gt = rows.next()?;
-                let mut best: Option<(u32, f32)> = None;
-                for ((&(j, _), &c), &s) in merged.iter().zip(&confidence).zip(gt) {
-                    let v = c * s;
-                    if best.is_none_or(|(_, b)| v > b) {
-                        best = Some((j, v));
-                    }
-                }
-                best
-            })
-            .collect()
+        self.pick_reasons(merged, &confidence, targets, g.chunks_exact(op))
     }
 
     /// Validates a purchase list and merges repeated products; zero weights are dropped.
@@ -818,6 +1059,32 @@ impl Factors {
             .copy_from_slice(v);
         Ok(())
     }
+}
+
+/// A customer's system ready for the Woodbury identity (built by [`Factors::woodbury`]).
+struct Woodbury {
+    /// Owned products.
+    n: usize,
+    /// `1 / (λ_u + Λ_r)` per factor.
+    d_inv: Vec<f32>,
+    /// The owned products' rows, `n × f`.
+    owned: Vec<f32>,
+    /// The same rows times `D⁻¹`.
+    scaled: Vec<f32>,
+    /// Confidence `c_j` of each owned product.
+    confidence: Vec<f32>,
+    /// `√(c_j − 1)`.
+    root: Vec<f64>,
+    /// `M = O D⁻¹ Oᵀ`, row-major `n × n`.
+    m: Vec<f64>,
+    /// Cholesky factor of `S = I + W^½ M W^½`.
+    s: Cholesky64,
+}
+
+/// The diagonal of a square matrix whose off-diagonal entries are all zero, else `None`.
+fn diagonal_of(g: &Array2<f32>) -> Option<Vec<f32>> {
+    let off_diagonal_zero = g.indexed_iter().all(|((r, c), &v)| r == c || v == 0.0);
+    off_diagonal_zero.then(|| g.diag().to_vec())
 }
 
 fn row(m: &Array2<f32>, i: usize) -> &[f32] {
@@ -1006,6 +1273,141 @@ mod tests {
                     (vj - best.1).abs() < 1e-4,
                     "user {u} target {t}: {j} vs {best:?}"
                 );
+            }
+        }
+    }
+
+    /// 80 customers with 1–30 random purchases each among 60 products.
+    fn scattered() -> Interactions {
+        let mut rng = SmallRng::seed_from_u64(7);
+        let mut t = Vec::new();
+        for u in 0..80u32 {
+            let n = 1 + (u % 30);
+            for _ in 0..n {
+                t.push(Triple {
+                    user: u,
+                    item: rng.random_range(0..60u32),
+                    weight: rng.random_range(0.5..6.0f32),
+                });
+            }
+        }
+        Interactions::from_triples(80, 60, &t).unwrap()
+    }
+
+    /// The same factors with the full `YᵀY` of their product rows (its rounding residue off the
+    /// diagonal kept), as a file saved before factors were turned to principal axes holds it:
+    /// fold-in then takes the Cholesky route.
+    fn with_full_gram(f: &Factors) -> Factors {
+        let mut g = f.clone();
+        g.item_gram = gram(g.items.view());
+        g.gram_diagonal = OnceLock::new();
+        assert!(diagonal_of(&g.item_gram).is_none());
+        g
+    }
+
+    #[test]
+    fn training_leaves_factors_on_principal_axes() {
+        let m = scattered();
+        let f = train(
+            &m,
+            &AlsConfig {
+                factors: 16,
+                ..cfg()
+            },
+        )
+        .unwrap();
+        let d = diagonal_of(&f.item_gram).expect("a diagonal Gram matrix");
+        assert!(d.windows(2).all(|p| p[0] >= p[1]), "{d:?}");
+        // the stored diagonal is YᵀY of the rotated rows, whose off-diagonal is rounding only
+        let full = gram(f.items.view());
+        for r in 0..16 {
+            assert!((full[[r, r]] - d[r]).abs() <= 1e-4 * d[0], "{r}");
+            for c in 0..r {
+                assert!(
+                    full[[r, c]].abs() <= 1e-4 * d[0],
+                    "({r}, {c}): {}",
+                    full[[r, c]]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn principal_axes_keep_every_score_and_norm() {
+        let mut rng = SmallRng::seed_from_u64(3);
+        let mut random =
+            |n: usize| Array2::from_shape_fn((n, 12), |_| rng.random_range(-1.0..1.0f32));
+        let (users0, items0) = (random(30), random(500));
+        let (mut users, mut items) = (users0.clone(), items0.clone());
+        let g = to_principal_axes(&mut users, &mut items);
+        assert!(diagonal_of(&g).is_some());
+        let (before, after) = (users0.dot(&items0.t()), users.dot(&items.t()));
+        for (a, b) in before.iter().zip(&after) {
+            assert!((a - b).abs() < 1e-4 * (1.0 + a.abs()), "{a} vs {b}");
+        }
+        for (y0, y) in items0.rows().into_iter().zip(items.rows()) {
+            let (n0, n) = (y0.dot(&y0), y.dot(&y));
+            assert!((n0 - n).abs() < 1e-4 * n0, "{n0} vs {n}");
+        }
+    }
+
+    #[test]
+    fn woodbury_route_matches_the_cholesky_route() {
+        let m = scattered();
+        let configs = [
+            AlsConfig {
+                factors: 16,
+                ..cfg()
+            },
+            AlsConfig {
+                factors: 16,
+                confidence: Confidence::Linear,
+                ..cfg()
+            },
+            // α = 0: every confidence is 1, no rank-one terms
+            AlsConfig {
+                factors: 16,
+                alpha: 0.0,
+                ..cfg()
+            },
+        ];
+        let targets: Vec<u32> = (0..60).chain([500]).collect();
+        for config in configs {
+            let f = train(&m, &config).unwrap();
+            let full = with_full_gram(&f);
+            for u in 0..m.rows() {
+                let (idx, w) = m.row(u);
+                let merged = f.merge_history(idx, w).unwrap();
+                assert_eq!(
+                    f.woodbury(Portable, &merged).is_some(),
+                    merged.len() < 16,
+                    "user {u}: {} products",
+                    merged.len()
+                );
+                let (x, reference) = (f.fold_in(idx, w).unwrap(), full.fold_in(idx, w).unwrap());
+                let scale = dot(&reference, &reference).sqrt();
+                for (a, b) in x.iter().zip(&reference) {
+                    assert!(
+                        (a - b).abs() <= 1e-3 * scale,
+                        "user {u}: {x:?} vs {reference:?}"
+                    );
+                }
+                let (why, reference) = (
+                    f.explain(idx, w, &targets).unwrap(),
+                    full.explain(idx, w, &targets).unwrap(),
+                );
+                for ((t, a), b) in targets.iter().zip(&why).zip(&reference) {
+                    match (a, b) {
+                        (Some((ja, va)), Some((jb, vb))) => {
+                            // the same reason, or one whose contribution ties it
+                            assert!((va - vb).abs() <= 1e-3 * (1.0 + vb.abs()), "user {u} {t}");
+                            if ja != jb {
+                                assert!((va - vb).abs() < 1e-4, "user {u} {t}: {ja} vs {jb}");
+                            }
+                        }
+                        (a, b) => assert_eq!(a, b, "user {u} target {t}"),
+                    }
+                }
             }
         }
     }

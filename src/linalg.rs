@@ -411,9 +411,95 @@ pub fn forward_solve(l: &[f32], b: &mut [f32]) {
     }
 }
 
+/// The Cholesky factor of a small symmetric positive-definite system in `f64`: the `n × n`
+/// Woodbury systems of fold-in, one row and column per purchased product, where the extra
+/// precision costs little and keeps the identity's subtraction accurate.
+#[derive(Clone, Debug)]
+pub struct Cholesky64 {
+    /// Row-major `n × n`; the lower triangle holds `L`.
+    l: Vec<f64>,
+    n: usize,
+}
+
+impl Cholesky64 {
+    /// Factors the lower triangle of the row-major `n × n` matrix `a`; `None` when `a` is not
+    /// positive definite (or holds NaN) or is not `n × n`.
+    pub fn new(mut a: Vec<f64>, n: usize) -> Option<Self> {
+        if a.len() != n * n {
+            return None;
+        }
+        for j in 0..n {
+            let (upto_j, below) = a.split_at_mut((j + 1) * n);
+            let row_j = &upto_j[j * n..];
+            let d = row_j[j] - row_j[..j].iter().map(|v| v * v).sum::<f64>();
+            if d <= 0.0 || !d.is_finite() {
+                return None;
+            }
+            let d = d.sqrt();
+            let row_j = &mut upto_j[j * n..];
+            row_j[j] = d;
+            let row_j = &*row_j;
+            for row_i in below.chunks_exact_mut(n) {
+                let s: f64 = row_i[..j].iter().zip(&row_j[..j]).map(|(a, b)| a * b).sum();
+                row_i[j] = (row_i[j] - s) / d;
+            }
+        }
+        Some(Cholesky64 { l: a, n })
+    }
+
+    /// Solves `L Lᵀ x = b` in place (`b` has length `n`).
+    pub fn solve(&self, b: &mut [f64]) {
+        let (l, n) = (&self.l, self.n);
+        debug_assert_eq!(b.len(), n);
+        for i in 0..n {
+            let row = &l[i * n..i * n + i + 1];
+            let s: f64 = row[..i].iter().zip(&b[..i]).map(|(a, b)| a * b).sum();
+            b[i] = (b[i] - s) / row[i];
+        }
+        for k in (0..n).rev() {
+            let row = &l[k * n..k * n + k + 1];
+            let x = b[k] / row[k];
+            b[k] = x;
+            for (b, r) in b[..k].iter_mut().zip(&row[..k]) {
+                *b -= x * r;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_f64_cholesky_solves_and_rejects() {
+        // A = BᵀB + I over a fixed B, so A is SPD; x recovered from A x = b
+        for n in [1usize, 2, 5, 17] {
+            let b: Vec<f64> = (0..n * n)
+                .map(|i| ((i * 7 % 11) as f64 - 5.0) / 3.0)
+                .collect();
+            let mut a = vec![0f64; n * n];
+            for r in 0..n {
+                for c in 0..n {
+                    a[r * n + c] = (0..n).map(|k| b[k * n + r] * b[k * n + c]).sum::<f64>()
+                        + if r == c { 1.0 } else { 0.0 };
+                }
+            }
+            let x: Vec<f64> = (0..n).map(|i| i as f64 - 1.5).collect();
+            let mut rhs: Vec<f64> = (0..n)
+                .map(|r| (0..n).map(|c| a[r * n + c] * x[c]).sum())
+                .collect();
+            Cholesky64::new(a, n).unwrap().solve(&mut rhs);
+            for (got, want) in rhs.iter().zip(&x) {
+                assert!((got - want).abs() < 1e-9, "n={n}: {got} vs {want}");
+            }
+        }
+        assert!(Cholesky64::new(vec![1.0, 2.0, 2.0, 1.0], 2).is_none()); // indefinite
+        assert!(Cholesky64::new(vec![f64::NAN], 1).is_none());
+        assert!(Cholesky64::new(vec![1.0; 3], 2).is_none()); // not n × n
+        let empty = Cholesky64::new(Vec::new(), 0).unwrap();
+        empty.solve(&mut []);
+    }
 
     #[test]
     fn dot_matches_naive() {
