@@ -1,4 +1,6 @@
-//! Greeting latency: one `Engine::greet` call with 50 registered variants at 64 factors.
+//! Greeting latency: one `Engine::greet` call with 50 registered variants at 64 factors, and
+//! the cost of engagement at the default 256 factors (one click event; a refresh of the caches
+//! after every customer has engaged with three variants).
 //!
 //! A synthetic shop: 2,000 customers, 2,000 products in 20 categories, about 25 purchase lines
 //! per customer over a year, ALS with 64 factors. The 50 variants mix category offers, featured
@@ -7,7 +9,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rapport::als::AlsConfig;
-use rapport::greeting::{Audience, GreetingKind, Variant};
+use rapport::greeting::{Audience, Engagement, GreetingKind, Variant};
 use rapport::{Channel, CustomerInfo, Engine, EngineConfig, Product, Purchase, Segment, Timestamp};
 use std::hint::black_box;
 
@@ -15,10 +17,10 @@ const CUSTOMERS: usize = 2_000;
 const PRODUCTS: usize = 2_000;
 const CATEGORIES: usize = 20;
 
-fn shop() -> (Engine, Vec<String>, Timestamp) {
+fn shop(factors: usize) -> (Engine, Vec<String>, Timestamp) {
     let mut e = Engine::new(EngineConfig {
         als: AlsConfig {
-            factors: 64,
+            factors,
             iterations: 5,
             ..Default::default()
         },
@@ -144,7 +146,7 @@ fn shop() -> (Engine, Vec<String>, Timestamp) {
 }
 
 fn greet(c: &mut Criterion) {
-    let (engine, ids, at) = shop();
+    let (engine, ids, at) = shop(64);
     let mut i = 0;
     c.bench_function("greet/50 variants/64 factors", |b| {
         b.iter(|| {
@@ -157,5 +159,39 @@ fn greet(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, greet);
+fn engagement(c: &mut Criterion) {
+    let (mut engine, ids, at) = shop(256);
+    let variants: Vec<String> = engine
+        .greetings()
+        .variants()
+        .map(|v| v.id.clone())
+        .take(10)
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        for k in 0..3 {
+            let v = &variants[(i + k * 3) % variants.len()];
+            engine
+                .record_engagement(id, v, Engagement::Impression)
+                .unwrap();
+            if (i + k) % 2 == 0 {
+                engine.record_engagement(id, v, Engagement::Click).unwrap();
+            }
+        }
+    }
+    c.bench_function("greet/refresh after engagement/256 factors", |b| {
+        b.iter(|| engine.refresh_greetings(at).unwrap())
+    });
+    let mut i = 0;
+    c.bench_function("greet/click event/256 factors", |b| {
+        b.iter(|| {
+            i = (i + 1) % ids.len();
+            let v = &variants[i % variants.len()];
+            engine
+                .record_engagement(&ids[i], v, Engagement::Click)
+                .unwrap()
+        })
+    });
+}
+
+criterion_group!(benches, greet, engagement);
 criterion_main!(benches);
