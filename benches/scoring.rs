@@ -202,8 +202,19 @@ fn fold_in(c: &mut Criterion) {
     let mut rng = SmallRng::seed_from_u64(4);
     let items: Vec<u32> = (0..50).map(|_| rng.random_range(0..20_000)).collect();
     let weights = vec![1.0f32; 50];
-    // 256 is the default factor count: the customer system's Cholesky grows with f³
+    // 256 is the default factor count
     let wide = model(2_000, 20_000, 256);
+    // histories short and long against the factor count: the Woodbury route's n × n system
+    // grows with the purchases, the Cholesky route's f × f one does not
+    let mut group = c.benchmark_group("fold_in_256f");
+    for n in [10usize, 120, 200] {
+        let items: Vec<u32> = (0..n).map(|_| rng.random_range(0..20_000)).collect();
+        let weights = vec![1.0f32; n];
+        group.bench_function(format!("{n}_purchases"), |b| {
+            b.iter(|| black_box(wide.factors().fold_in(&items, &weights).unwrap()))
+        });
+    }
+    group.finish();
     c.bench_function("fold_in_50_purchases_256f", |b| {
         b.iter(|| black_box(wide.factors().fold_in(&items, &weights).unwrap()))
     });

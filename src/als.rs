@@ -677,9 +677,9 @@ impl Factors {
     /// purchase changes recommendations at once, without retraining.
     ///
     /// Items out of range are an error; repeated items are summed; an empty list gives the zero
-    /// vector. With fewer purchases than factors, on factors as training leaves them (on their
-    /// principal axes), the solve takes `O(n²f)` through the Woodbury identity instead of the
-    /// `O(f³)` Cholesky factor; both give the same vector up to rounding.
+    /// vector. With at most half as many purchases as factors, on factors as training leaves
+    /// them (on their principal axes), the solve takes `O(n²f)` through the Woodbury identity
+    /// instead of the `O(f³)` Cholesky factor; both give the same vector up to rounding.
     pub fn fold_in(&self, items: &[u32], weights: &[f32]) -> Result<Vec<f32>> {
         let merged = self.merge_history(items, weights)?;
         let f = self.dim();
@@ -731,12 +731,13 @@ impl Factors {
     /// products' rows and `W` their extra confidences `c − 1`:
     /// `A⁻¹ = D⁻¹ − D⁻¹ Oᵀ W^½ S⁻¹ W^½ O D⁻¹` with `S = I + W^½ O D⁻¹ Oᵀ W^½`, an `n × n`
     /// system (`n` owned products) whose eigenvalues are all at least 1. `None` unless the
-    /// factors are on their principal axes and `n < f` (where it is the cheaper route).
+    /// factors are on their principal axes and `2n ≤ f` (where it is clearly the cheaper route: at
+    /// 256 factors the two cross near 160 purchases in `cargo bench --bench scoring -- fold_in_256f`).
     #[inline(always)]
     fn woodbury<K: Kernels>(&self, k: K, merged: &[(u32, f32)]) -> Option<Woodbury> {
         let f = self.dim();
         let n = merged.len();
-        if n >= f {
+        if 2 * n > f {
             return None;
         }
         let diagonal = self
@@ -1380,7 +1381,7 @@ mod tests {
                 let merged = f.merge_history(idx, w).unwrap();
                 assert_eq!(
                     f.woodbury(Portable, &merged).is_some(),
-                    merged.len() < 16,
+                    merged.len() <= 8,
                     "user {u}: {} products",
                     merged.len()
                 );

@@ -902,14 +902,14 @@ fn confidence(c: &Counts, cfg: &GreetingConfig) -> Option<(f32, f32)> {
 
 /// Solves `(reg·I + Σ c v vᵀ) x = reg·anchor + Σ c p v` (all vectors of length `f`).
 ///
-/// A customer engages with a few variants (`n` rows), so while `n < f` the system is solved
+/// A customer engages with a few variants (`n` rows), so while `2n ≤ f` the system is solved
 /// through the Woodbury identity, `x = (b − Vᵀ C^½ S⁻¹ C^½ V b / reg) / reg` with the `n × n`
 /// `S = I + C^½ V Vᵀ C^½ / reg`, instead of an `f × f` Cholesky factor.
 fn ridge(f: usize, reg: f32, anchor: &[f32], rows: &[(&[f32], f32, f32)]) -> Option<Vec<f32>> {
     let n = rows.len();
     // positive finite weights keep S positive definite (NaN and ≤ 0 go the dense way)
     let positive = |v: f32| v.is_finite() && v > 0.0;
-    if n >= f || !positive(reg) || rows.iter().any(|r| r.0.len() != f || !positive(r.1)) {
+    if 2 * n > f || !positive(reg) || rows.iter().any(|r| r.0.len() != f || !positive(r.1)) {
         return ridge_dense(f, reg, anchor, rows);
     }
     let mut b = vec![0f32; f];

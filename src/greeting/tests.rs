@@ -726,8 +726,8 @@ fn vectors_of_an_older_model_still_load() {
 
 #[test]
 fn customer_ridge_woodbury_matches_the_dense_solve() {
-    // a customer's engagement with n variants, in f = 12 dimensions; n = 12 and 15 take the
-    // dense route, the rest the Woodbury one
+    // a customer's engagement with n variants, in f = 12 dimensions; n = 11, 12 and 15 take
+    // the dense route, the rest the Woodbury one
     let f = 12;
     let vectors: Vec<Vec<f32>> = (0..15)
         .map(|k| {
