@@ -136,11 +136,11 @@ fn batch(c: &mut Criterion) {
     group.finish();
 }
 
-/// An engine with 20k products and 5k customers of 20 purchases each (64 factors, 3 sweeps).
-fn engine() -> rapport::Engine {
+/// An engine with 20k products and 5k customers of 20 purchases each (`factors`, 3 sweeps).
+fn engine(factors: usize) -> rapport::Engine {
     let mut e = rapport::Engine::new(rapport::EngineConfig {
         als: AlsConfig {
-            factors: 64,
+            factors,
             iterations: 3,
             ..Default::default()
         },
@@ -176,13 +176,18 @@ fn engine_batch(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
-    let e = engine();
+    let e = engine(64);
     let names: Vec<String> = (0..1_000).map(|c| format!("c{c}")).collect();
     let customers: Vec<&str> = names.iter().map(String::as_str).collect();
     let options = rapport::RecommendOptions::default();
     group.throughput(Throughput::Elements(customers.len() as u64));
     group.bench_function("batch_1000_of_20000x64", |b| {
         b.iter(|| black_box(e.recommend_batch(&customers, &options).unwrap()))
+    });
+    // the default factor count
+    let wide = engine(256);
+    group.bench_function("batch_1000_of_20000x256", |b| {
+        b.iter(|| black_box(wide.recommend_batch(&customers, &options).unwrap()))
     });
     group.bench_function("one_call_each_1000_of_20000x64", |b| {
         use rayon::prelude::*;
