@@ -700,8 +700,8 @@ impl Factors {
         Ok(b)
     }
 
-    /// [`Factors::fold_in`] through the Woodbury identity, when the Gram matrix is diagonal
-    /// and the customer owns fewer products than there are factors; `None` otherwise.
+    /// [`Factors::fold_in`] through the Woodbury identity where [`Factors::woodbury`] applies;
+    /// `None` otherwise.
     #[inline(always)]
     fn woodbury_fold_in<K: Kernels>(&self, k: K, merged: &[(u32, f32)]) -> Option<Vec<f32>> {
         let w = self.woodbury(k, merged)?;
