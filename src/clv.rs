@@ -277,7 +277,7 @@ fn bg_ll(r: f64, alpha: f64, a: f64, b: f64, x: f64, tx: f64, t: f64) -> f64 {
     a1 + a2 + bg_tail(r, alpha, a, b, x, tx, t)
 }
 
-/// ln(e^A₃ + [x > 0]·e^A₄), the part of the likelihood that depends on recency and T.
+/// `ln(e^A₃ + [x > 0]·e^A₄)`, the part of the likelihood that depends on recency and T.
 fn bg_tail(r: f64, alpha: f64, a: f64, b: f64, x: f64, tx: f64, t: f64) -> f64 {
     let a3 = -(r + x) * (alpha + t).ln();
     if x > 0.0 {
