@@ -1414,6 +1414,41 @@ mod tests {
     }
 
     #[test]
+    fn non_finite_factors_are_an_error_on_both_routes() {
+        // a crafted (checksummed) file may hold NaN: the Woodbury system then fails to factor
+        // and the Cholesky route reports it, as it did before the Woodbury route existed
+        let m = scattered();
+        let mut f = train(
+            &m,
+            &AlsConfig {
+                factors: 16,
+                ..cfg()
+            },
+        )
+        .unwrap();
+        f.items[[3, 5]] = f32::NAN;
+        assert!(f.woodbury(Portable, &[(3, 1.0)]).is_none());
+        assert!(matches!(
+            f.fold_in(&[3], &[1.0]),
+            Err(Error::InvalidConfig(_))
+        ));
+        assert!(matches!(
+            f.explain(&[3, 4], &[1.0, 2.0], &[7]),
+            Err(Error::InvalidConfig(_))
+        ));
+        // histories without the broken product still fold in on the Woodbury route
+        assert!(f.woodbury(Portable, &[(4, 1.0)]).is_some());
+        assert!(
+            f.fold_in(&[4, 9], &[1.0, 2.0])
+                .unwrap()
+                .iter()
+                .all(|v| v.is_finite())
+        );
+        let full = with_full_gram(&f);
+        assert!(full.fold_in(&[4, 9], &[1.0, 2.0]).is_err()); // NaN in YᵀY reaches every customer
+    }
+
+    #[test]
     fn bad_config_and_empty_data() {
         let m = blocks();
         for bad in [
