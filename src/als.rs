@@ -13,7 +13,7 @@
 use crate::error::{Error, Result};
 use crate::interactions::Interactions;
 use crate::linalg::{
-    Avx2Fma, Cholesky64, Kernels, Portable, backward_solve, dot, forward_solve, gram, matvec,
+    Avx2Fma, Kernels, Portable, Woodbury, backward_solve, dot, forward_solve, gram, matvec,
 };
 use crate::quantized::QuantizedItems;
 use crate::topk::{Bitset, Scored, top_k};
@@ -704,37 +704,22 @@ impl Factors {
     /// `None` otherwise.
     #[inline(always)]
     fn woodbury_fold_in<K: Kernels>(&self, k: K, merged: &[(u32, f32)]) -> Option<Vec<f32>> {
-        let w = self.woodbury(k, merged)?;
-        let f = self.dim();
-        // b = Σ c_j y_j;  x = D⁻¹ (b − Oᵀ W^½ S⁻¹ W^½ O D⁻¹ b)
-        let mut b = vec![0f32; f];
-        for (y, &c) in w.owned.chunks_exact(f).zip(&w.confidence) {
+        let (w, confidence) = self.woodbury(k, merged)?;
+        // b = Σ c_j y_j
+        let mut b = vec![0f32; self.dim()];
+        for (y, &c) in w.rows().chunks_exact(self.dim()).zip(&confidence) {
             k.axpy(c, y, &mut b);
         }
-        let mut t: Vec<f64> = w
-            .scaled
-            .chunks_exact(f)
-            .zip(&w.root)
-            .map(|(s, r)| r * k.dot(s, &b) as f64)
-            .collect();
-        w.s.solve(&mut t);
-        let mut x = b;
-        for ((y, &r), &t) in w.owned.chunks_exact(f).zip(&w.root).zip(t.iter()) {
-            k.axpy(-((r * t) as f32), y, &mut x);
-        }
-        x.iter_mut().zip(&w.d_inv).for_each(|(x, d)| *x *= d);
-        Some(x)
+        Some(w.solve(k, b))
     }
 
-    /// The customer's system `A = D + Oᵀ W O` prepared for the Woodbury identity, where `D` is
-    /// the diagonal Gram matrix plus the customer's regularization, `O` holds the owned
-    /// products' rows and `W` their extra confidences `c − 1`:
-    /// `A⁻¹ = D⁻¹ − D⁻¹ Oᵀ W^½ S⁻¹ W^½ O D⁻¹` with `S = I + W^½ O D⁻¹ Oᵀ W^½`, an `n × n`
-    /// system (`n` owned products) whose eigenvalues are all at least 1. `None` unless the
+    /// The customer's system `A = D + Oᵀ W O` as a [`Woodbury`] system, where `D` is the
+    /// diagonal Gram matrix plus the customer's regularization, `O` holds the owned products'
+    /// rows and `W` their extra confidences `c − 1`; with the confidences `c`. `None` unless the
     /// factors are on their principal axes and `2n ≤ f` (where it is clearly the cheaper route: at
     /// 256 factors the two cross near 160 purchases in `cargo bench --bench scoring -- fold_in_256f`).
     #[inline(always)]
-    fn woodbury<K: Kernels>(&self, k: K, merged: &[(u32, f32)]) -> Option<Woodbury> {
+    fn woodbury<K: Kernels>(&self, k: K, merged: &[(u32, f32)]) -> Option<(Woodbury, Vec<f32>)> {
         let f = self.dim();
         let n = merged.len();
         if 2 * n > f {
@@ -746,46 +731,14 @@ impl Factors {
             .as_ref()?;
         let reg = self.config.row_regularization(n).max(1e-6);
         let d_inv: Vec<f32> = diagonal.iter().map(|&d| 1.0 / (d + reg)).collect();
-        let ys = self.items.as_slice()?;
         let mut owned = Vec::with_capacity(n * f);
-        let mut scaled = Vec::with_capacity(n * f);
         let mut confidence = Vec::with_capacity(n);
-        let mut root = Vec::with_capacity(n);
         for &(i, w) in merged {
-            let y = &ys[i as usize * f..i as usize * f + f];
-            owned.extend_from_slice(y);
-            scaled.extend(y.iter().zip(&d_inv).map(|(y, d)| y * d));
-            let c = self.config.confidence(w);
-            confidence.push(c);
-            root.push(((c - 1.0).max(0.0) as f64).sqrt());
+            owned.extend_from_slice(self.item(i as usize));
+            confidence.push(self.config.confidence(w));
         }
-        // M = O D⁻¹ Oᵀ, symmetric
-        let mut m = vec![0f64; n * n];
-        for a in 0..n {
-            let sa = &scaled[a * f..a * f + f];
-            for b in 0..=a {
-                let v = k.dot(sa, &owned[b * f..b * f + f]) as f64;
-                m[a * n + b] = v;
-                m[b * n + a] = v;
-            }
-        }
-        let s: Vec<f64> = (0..n * n)
-            .map(|i| {
-                let (a, b) = (i / n, i % n);
-                root[a] * m[i] * root[b] + if a == b { 1.0 } else { 0.0 }
-            })
-            .collect();
-        let s = Cholesky64::new(s, n)?;
-        Some(Woodbury {
-            n,
-            d_inv,
-            owned,
-            scaled,
-            confidence,
-            root,
-            m,
-            s,
-        })
+        let extra: Vec<f32> = confidence.iter().map(|c| (c - 1.0).max(0.0)).collect();
+        Some((Woodbury::new(k, d_inv, owned, &extra)?, confidence))
     }
 
     /// Why a customer with this history gets each of `targets`: for every target, the owned
@@ -818,9 +771,8 @@ impl Factors {
         })
     }
 
-    /// [`Factors::explain`] through the Woodbury identity (see [`Factors::woodbury`]):
-    /// `y_tᵀ A⁻¹ y_j = p_j − Σ_k q_k w_k^½ M_kj` with `p = O D⁻¹ y_t` and
-    /// `q = S⁻¹ W^½ p`; `None` where that route does not apply.
+    /// [`Factors::explain`] through the Woodbury identity (see [`Factors::woodbury`] and
+    /// [`Woodbury::inner_products`]); `None` where that route does not apply.
     #[inline(always)]
     fn woodbury_explain<K: Kernels>(
         &self,
@@ -828,34 +780,16 @@ impl Factors {
         merged: &[(u32, f32)],
         targets: &[u32],
     ) -> Option<Vec<Option<(u32, f32)>>> {
-        let w = self.woodbury(k, merged)?;
-        let f = self.dim();
-        let n = w.n;
-        let known: Vec<&[f32]> = targets
-            .iter()
-            .map(|&t| self.item(t as usize))
-            .filter(|y| !y.is_empty())
-            .collect();
-        // per target: p = O D⁻¹ y_t, q = W^½ S⁻¹ W^½ p, g = p − M q
-        let mut g = Vec::with_capacity(known.len() * n);
-        let mut q = vec![0f64; n];
-        for y in known {
-            let p: Vec<f64> = w
-                .scaled
-                .chunks_exact(f)
-                .map(|s| k.dot(s, y) as f64)
-                .collect();
-            for ((q, p), r) in q.iter_mut().zip(&p).zip(&w.root) {
-                *q = p * r;
-            }
-            w.s.solve(&mut q);
-            q.iter_mut().zip(&w.root).for_each(|(q, r)| *q *= r);
-            for (pj, mj) in p.iter().zip(w.m.chunks_exact(n)) {
-                let correction: f64 = mj.iter().zip(&q).map(|(m, q)| m * q).sum();
-                g.push((pj - correction) as f32);
+        let (w, confidence) = self.woodbury(k, merged)?;
+        let n = merged.len();
+        let mut g = Vec::with_capacity(targets.len() * n);
+        for &t in targets {
+            let y = self.item(t as usize);
+            if !y.is_empty() {
+                w.inner_products(k, y, &mut g);
             }
         }
-        Some(self.pick_reasons(merged, &w.confidence, targets, g.chunks(n.max(1))))
+        Some(self.pick_reasons(merged, &confidence, targets, g.chunks(n)))
     }
 
     /// For each target, the owned product with the largest contribution `c_j · g_tj`, reading
@@ -1060,26 +994,6 @@ impl Factors {
             .copy_from_slice(v);
         Ok(())
     }
-}
-
-/// A customer's system ready for the Woodbury identity (built by [`Factors::woodbury`]).
-struct Woodbury {
-    /// Owned products.
-    n: usize,
-    /// `1 / (λ_u + Λ_r)` per factor.
-    d_inv: Vec<f32>,
-    /// The owned products' rows, `n × f`.
-    owned: Vec<f32>,
-    /// The same rows times `D⁻¹`.
-    scaled: Vec<f32>,
-    /// Confidence `c_j` of each owned product.
-    confidence: Vec<f32>,
-    /// `√(c_j − 1)`.
-    root: Vec<f64>,
-    /// `M = O D⁻¹ Oᵀ`, row-major `n × n`.
-    m: Vec<f64>,
-    /// Cholesky factor of `S = I + W^½ M W^½`.
-    s: Cholesky64,
 }
 
 /// The diagonal of a square matrix whose off-diagonal entries are all zero, else `None`.

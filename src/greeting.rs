@@ -112,7 +112,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::feedback::{FeedbackEvent, FeedbackLog, FeedbackReport, Period, Score};
 use crate::history::{Channel, CustomerInfo, History, Line};
-use crate::linalg::{Avx2Fma, Cholesky64, Kernels, axpy, cholesky_solve, dot};
+use crate::linalg::{Avx2Fma, Kernels, Portable, Woodbury, axpy, cholesky_solve, dot};
 use crate::profile::{
     AT_RISK_DAYS, FAVOURITE_HALF_LIFE_DAYS, LAPSED_DAYS, LAPSED_FACTOR, MIN_OVERDUE_DAYS, NEW_DAYS,
     OVERDUE_FACTOR, Rfm, Segment,
@@ -903,8 +903,7 @@ fn confidence(c: &Counts, cfg: &GreetingConfig) -> Option<(f32, f32)> {
 /// Solves `(reg·I + Σ c v vᵀ) x = reg·anchor + Σ c p v` (all vectors of length `f`).
 ///
 /// A customer engages with a few variants (`n` rows), so while `2n ≤ f` the system is solved
-/// through the Woodbury identity, `x = (b − Vᵀ C^½ S⁻¹ C^½ V b / reg) / reg` with the `n × n`
-/// `S = I + C^½ V Vᵀ C^½ / reg`, instead of an `f × f` Cholesky factor.
+/// as a [`Woodbury`] system (`D = reg·I`) instead of through an `f × f` Cholesky factor.
 fn ridge(f: usize, reg: f32, anchor: &[f32], rows: &[(&[f32], f32, f32)]) -> Option<Vec<f32>> {
     let n = rows.len();
     // positive finite weights keep S positive definite (NaN and ≤ 0 go the dense way)
@@ -921,31 +920,10 @@ fn ridge(f: usize, reg: f32, anchor: &[f32], rows: &[(&[f32], f32, f32)]) -> Opt
             axpy(c * p, v, &mut b);
         }
     }
-    let (reg, root): (f64, Vec<f64>) = (
-        reg as f64,
-        rows.iter().map(|r| (r.1 as f64).sqrt()).collect(),
-    );
-    let mut s = vec![0f64; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            let v = root[i] * root[j] * dot(rows[i].0, rows[j].0) as f64 / reg;
-            s[i * n + j] = v + if i == j { 1.0 } else { 0.0 };
-            s[j * n + i] = s[i * n + j];
-        }
-    }
-    let s = Cholesky64::new(s, n)?;
-    let mut t: Vec<f64> = rows
-        .iter()
-        .zip(&root)
-        .map(|(r, q)| q * dot(r.0, &b) as f64 / reg)
-        .collect();
-    s.solve(&mut t);
-    let mut x = b;
-    for ((r, q), t) in rows.iter().zip(&root).zip(&t) {
-        axpy(-((q * t) as f32), r.0, &mut x);
-    }
-    x.iter_mut().for_each(|v| *v /= reg as f32);
-    Some(x)
+    let vectors: Vec<f32> = rows.iter().flat_map(|r| r.0.iter().copied()).collect();
+    let weights: Vec<f32> = rows.iter().map(|r| r.1).collect();
+    let system = Woodbury::new(Portable, vec![1.0 / reg; f], vectors, &weights)?;
+    Some(system.solve(Portable, b))
 }
 
 /// [`ridge`] through the `f × f` system's Cholesky factor.
