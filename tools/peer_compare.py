@@ -9,6 +9,11 @@ recommend_csv example. Writes recommendation CSVs to a temp dir and prints one J
 (dataset, system) with the evaluator's @10 metrics and the wall time of fit + recommend, then
 one line per peer with rapport's paired difference in ndcg@10 over the same test users and its
 95 % bootstrap interval (2,000 resamples of users), so a gap can be told from noise.
+
+With `--folds DIR` (from tools/make_folds.py) the same three systems run on every validation
+fold instead of the test split (peers at the same settings), and a last line per data set gives
+each system's mean over the folds and rapport's paired difference pooled over all fold users:
+the comparison on data none of the settings was scored on at test time.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 
@@ -26,20 +31,20 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--peer", default="../shared/peer")
 ap.add_argument("--datasets", nargs="+", default=["online_retail", "ml-latest-small"])
 ap.add_argument("--bin", default="target/release/examples/recommend_csv")
+ap.add_argument("--folds", help="folds directory from tools/make_folds.py (replaces the test split)")
 args = ap.parse_args()
 sys.path.insert(0, args.peer)
 import evaluate  # noqa: E402
 
 
-def load(ds):
-    d = os.path.join(args.peer, "data", ds)
+def load(d):
     tr = pd.read_csv(f"{d}/train.csv", dtype={"user_id": str, "item_id": str})
     te = pd.read_csv(f"{d}/test.csv", dtype={"user_id": str, "item_id": str})
     users = {u: i for i, u in enumerate(tr.user_id.unique())}
     items = {it: i for i, it in enumerate(tr.item_id.unique())}
     m = sp.csr_matrix((tr.weight.astype(np.float32), (tr.user_id.map(users), tr.item_id.map(items))),
                       shape=(len(users), len(items)))
-    return d, m, users, items, te
+    return m, users, items, te
 
 
 def write(path, rows):
@@ -66,23 +71,26 @@ def per_user_ndcg(d, path):
                      for u in sorted(test)])
 
 
-def paired(ds, d, ours, peers):
-    a = per_user_ndcg(d, ours)
+def paired(ds, runs, label=None):
+    """rapport's paired ndcg@10 difference to each peer over the users of `runs` (pooled)."""
     rng = np.random.default_rng(0)
-    for name, path in peers:
-        diff = a - per_user_ndcg(d, path)
+    for name in ("implicit", "EASE"):
+        diff = np.concatenate([per_user_ndcg(d, p["rapport"]) - per_user_ndcg(d, p[name])
+                               for d, p in runs])
         boot = diff[rng.integers(0, len(diff), size=(2000, len(diff)))].mean(axis=1)
         lo, hi = np.percentile(boot, [2.5, 97.5])
-        print(json.dumps({"dataset": ds, "paired": f"rapport - {name}", "users": len(diff),
+        print(json.dumps({"dataset": ds, **({"folds": label} if label else {}),
+                          "paired": f"rapport - {name}", "users": len(diff),
                           "ndcg@10_diff": round(float(diff.mean()), 4),
                           "ci95": [round(float(lo), 4), round(float(hi), 4)]}), flush=True)
 
 
-tmp = tempfile.mkdtemp()
-for ds in args.datasets:
-    d, m, users, items, te = load(ds)
+def run(ds, d, tag):
+    """All three systems on split directory `d`; returns {system: recommendations CSV}."""
+    m, users, items, te = load(d)
     inv_items = np.array(list(items))
     test_users = [u for u in te.user_id.unique() if u in users]
+    out, paths = {"dataset": ds, **({"fold": tag} if tag else {})}, {}
 
     from implicit.cpu.als import AlternatingLeastSquares
     t = time.time()
@@ -92,9 +100,9 @@ for ds in args.datasets:
         idx = np.array([users[u] for u in test_users])
         ids, scores = als.recommend(idx, m[idx], N=20, filter_already_liked_items=True)
     el = time.time() - t
-    p = os.path.join(tmp, f"{ds}-implicit.csv")
+    p = paths["implicit"] = os.path.join(tmp, f"{ds}{tag}-implicit.csv")
     write(p, [(u, list(zip(inv_items[ids[i]], scores[i]))) for i, u in enumerate(test_users)])
-    print(json.dumps({"dataset": ds, "system": f"implicit ALS {IMPLICIT[ds]}", "seconds": round(el, 2), **score(d, p)}), flush=True)
+    print(json.dumps({**out, "system": f"implicit ALS {IMPLICIT[ds]}", "seconds": round(el, 2), **score(d, p)}), flush=True)
 
     t = time.time()
     with threadpool_limits(2, "blas"):
@@ -109,15 +117,29 @@ for ds in args.datasets:
         s[x[idx] > 0] = -np.inf
         top = np.argsort(-s, axis=1)[:, :20]
     el = time.time() - t
-    p = os.path.join(tmp, f"{ds}-ease.csv")
+    p = paths["EASE"] = os.path.join(tmp, f"{ds}{tag}-ease.csv")
     write(p, [(u, [(inv_items[j], s[i, j]) for j in top[i]]) for i, u in enumerate(test_users)])
-    print(json.dumps({"dataset": ds, "system": f"EASE lambda={EASE[ds]}", "seconds": round(el, 2), **score(d, p)}), flush=True)
+    print(json.dumps({**out, "system": f"EASE lambda={EASE[ds]}", "seconds": round(el, 2), **score(d, p)}), flush=True)
 
-    p = os.path.join(tmp, f"{ds}-rapport.csv")
+    p = paths["rapport"] = os.path.join(tmp, f"{ds}{tag}-rapport.csv")
     t = time.time()
     subprocess.run([args.bin, "--train", f"{d}/train.csv", "--users", f"{d}/test.csv", "--k", "20",
                     "--out", p, "--threads", "2"], check=True, stderr=subprocess.DEVNULL)
     el = time.time() - t
-    print(json.dumps({"dataset": ds, "system": "rapport recommend_csv (defaults)", "seconds": round(el, 2), **score(d, p)}), flush=True)
-    paired(ds, d, p, [("implicit", os.path.join(tmp, f"{ds}-implicit.csv")),
-                      ("EASE", os.path.join(tmp, f"{ds}-ease.csv"))])
+    print(json.dumps({**out, "system": "rapport recommend_csv (defaults)", "seconds": round(el, 2), **score(d, p)}), flush=True)
+    return paths
+
+
+tmp = tempfile.mkdtemp()
+for ds in args.datasets:
+    if not args.folds:
+        d = os.path.join(args.peer, "data", ds)
+        paired(ds, [(d, run(ds, d, ""))])
+        continue
+    base = os.path.join(args.folds, ds)
+    runs = [(os.path.join(base, f), run(ds, os.path.join(base, f), f))
+            for f in sorted(os.listdir(base), reverse=True)]
+    means = {name: round(float(np.mean([score(d, p[name])["ndcg@10"] for d, p in runs])), 4)
+             for name in ("implicit", "EASE", "rapport")}
+    print(json.dumps({"dataset": ds, "folds": len(runs), "mean ndcg@10": means}), flush=True)
+    paired(ds, runs, f"{len(runs)} pooled")
