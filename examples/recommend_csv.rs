@@ -5,13 +5,14 @@
 //! cargo run --release --example recommend_csv -- --train train.csv --users test.csv --k 20 --out recs.csv
 //!     [--factors N] [--regularization X] [--alpha X] [--iterations N] [--threads N] [--seed N]
 //!     [--frequency-scaling X] [--item-frequency-scaling X] [--cg-steps N]
-//!     [--confidence linear|log|log:EPSILON]
+//!     [--confidence linear|log|log:EPSILON] [--blend-weight X] [--neighbours N] [--pool N]
 //! ```
 //! Every user in `--users` (a CSV with a `user_id` column; repeats once) gets `k` products they
 //! did not interact with in `--train`; users unknown to the training data get the most popular
 //! products. Output: `user_id,rank,item_id,score`.
 
 use rapport::als::{AlsConfig, Confidence};
+use rapport::neighbours::Blend;
 use rapport::recommender::Recommender;
 use rapport::triples::TripleCsv;
 use std::io::Write;
@@ -32,6 +33,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (mut train, mut users, mut out, mut k) = (None, None, None, 10usize);
     let mut cfg = AlsConfig::default();
+    let mut blend = Blend::default();
     while let Some(flag) = args.next() {
         let mut val = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -48,6 +50,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "--frequency-scaling" => cfg.frequency_scaling = val()?.parse()?,
             "--item-frequency-scaling" => cfg.item_frequency_scaling = val()?.parse()?,
             "--cg-steps" => cfg.cg_steps = val()?.parse()?,
+            "--blend-weight" => blend.weight = val()?.parse()?,
+            "--neighbours" => blend.neighbours = val()?.parse()?,
+            "--pool" => blend.pool = val()?.parse()?,
             "--confidence" => {
                 cfg.confidence = match val()?.as_str() {
                     "linear" => Confidence::Linear,
@@ -67,7 +72,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: recommend_csv --train FILE --users FILE --k N --out FILE [--factors N --regularization X --alpha X --iterations N --threads N --seed N --frequency-scaling X --item-frequency-scaling X --cg-steps N --confidence linear|log|log:EPS]"
+                    "usage: recommend_csv --train FILE --users FILE --k N --out FILE [--factors N --regularization X --alpha X --iterations N --threads N --seed N --frequency-scaling X --item-frequency-scaling X --cg-steps N --confidence linear|log|log:EPS --blend-weight X --neighbours N --pool N]"
                 );
                 return Ok(());
             }
@@ -82,7 +87,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let data = TripleCsv::read_path(&train)?;
     let wanted = TripleCsv::read_user_column(&users)?;
     let t1 = Instant::now();
-    let model = Recommender::train(&data.matrix()?, &cfg)?;
+    blend.validate()?;
+    let mut model = Recommender::train(&data.matrix()?, &cfg)?;
+    model.set_blend(blend)?;
     let t2 = Instant::now();
     let rows: Vec<Option<u32>> = wanted.iter().map(|u| data.users().get(u)).collect();
     let recs = model.recommend_batch(&rows, k);

@@ -6,6 +6,7 @@ use crate::catalog::Product;
 use crate::error::{Error, Result};
 use crate::history::{CustomerInfo, History, Purchase, Recorded};
 use crate::interactions::Interactions;
+use crate::neighbours::Blend;
 use crate::recommender::{Filter, Recommender};
 use crate::time::Timestamp;
 use crate::topk::{Bitset, Scored, TopK};
@@ -91,7 +92,9 @@ pub struct Recommendation {
     pub product: String,
     /// Product name.
     pub name: String,
-    /// Model score (or popularity count for the fallback).
+    /// Ranking score: with the co-purchase re-rank (the default, see [`Engine::set_blend`]) a
+    /// blend of z-scores, comparable within one list only; with it off, the factor score
+    /// `x·y`; for the fallback, the popularity count.
     pub score: f32,
     /// Why it was picked.
     pub reason: Reason,
@@ -162,8 +165,10 @@ pub struct Engine {
     config: EngineConfig,
     history: History,
     model: Option<Model>,
-    #[serde(default, deserialize_with = "crate::greeting::saved_or_default")]
+    #[serde(default, deserialize_with = "crate::persist::trailing_or_default")]
     greetings: crate::greeting::Greetings,
+    #[serde(default, deserialize_with = "crate::persist::trailing_or_default")]
+    blend: Blend,
 }
 
 impl Engine {
@@ -174,7 +179,26 @@ impl Engine {
             history: History::new(),
             model: None,
             greetings: Default::default(),
+            blend: Blend::default(),
         }
+    }
+
+    /// How co-purchase neighbours re-rank the factor scores ([`Blend`]; saved with the engine,
+    /// the default for engines saved before the setting existed).
+    pub fn blend(&self) -> &Blend {
+        &self.blend
+    }
+
+    /// Replaces the re-rank settings: [`Error::InvalidConfig`] names the field out of range and
+    /// nothing changes then. Applies at once to a trained model (a new neighbour count rebuilds
+    /// its table now).
+    pub fn set_blend(&mut self, blend: Blend) -> Result<()> {
+        blend.validate()?;
+        if let Some(m) = &mut self.model {
+            m.recommender.set_blend(blend)?;
+        }
+        self.blend = blend;
+        Ok(())
     }
 
     /// The settings.
@@ -276,6 +300,7 @@ impl Engine {
         let mut recommender =
             Recommender::train_with(&matrix, &self.config.als, Some(&mut record))?;
         recommender.set_popularity(self.recent_popularity(cols))?;
+        recommender.set_blend(self.blend)?;
         let item_norms = recommender
             .factors()
             .items()
@@ -438,6 +463,7 @@ impl Engine {
     ) -> Result<Vec<Recommendations>> {
         let rec = &self.model()?.recommender;
         let factors = rec.factors();
+        rec.prepare();
         let Some(shared) = self.shared_filter(options, factors.item_count()) else {
             return Ok(customers
                 .iter()
@@ -652,8 +678,12 @@ impl Engine {
     /// and rebuilds derived indexes after deserialisation.
     pub(crate) fn after_load(&mut self) -> Result<()> {
         self.history.rebuild()?;
-        if let Some(m) = &self.model {
+        self.blend
+            .validate()
+            .map_err(|e| Error::Corrupted(format!("saved blend: {e}")))?;
+        if let Some(m) = &mut self.model {
             m.recommender.check()?;
+            m.recommender.set_blend(self.blend)?;
             if m.item_norms.len() != m.recommender.factors().item_count()
                 || m.recommender.factors().item_count() > self.history.catalog().len()
                 || m.recommender.factors().user_count() > self.history.customer_count()
@@ -964,6 +994,84 @@ mod tests {
         ] {
             assert!(matches!(corrupt(edit), Err(Error::Corrupted(_))), "{what}");
         }
+    }
+
+    #[test]
+    fn blend_settings_are_checked_applied_and_saved() {
+        let mut e = shop();
+        e.train().unwrap();
+        assert_eq!(e.blend(), &Blend::default());
+        let o = RecommendOptions::default();
+        let on = e.recommend("t2", &o).unwrap();
+        assert!(!on.items.is_empty() && !on.fallback);
+        let bad = Blend {
+            pool: 0,
+            ..Blend::default()
+        };
+        assert!(matches!(e.set_blend(bad), Err(Error::InvalidConfig(_))));
+        assert_eq!(e.blend(), &Blend::default());
+        assert_eq!(e.recommend("t2", &o).unwrap(), on);
+        // off: factor scores x·y, best first
+        e.set_blend(Blend::OFF).unwrap();
+        let off = e.recommend("t2", &o).unwrap();
+        let f = e.trained_factors().unwrap();
+        let u = e.history().customers().get("t2").unwrap();
+        for r in &off.items {
+            let i = e.history().catalog().index(&r.product).unwrap();
+            let dot: f32 = f
+                .user(u as usize)
+                .iter()
+                .zip(f.item(i as usize))
+                .map(|(a, b)| a * b)
+                .sum();
+            assert!(
+                (r.score - dot).abs() < 1e-4,
+                "{} {} {dot}",
+                r.product,
+                r.score
+            );
+        }
+        // the same products either way here (the pool holds the whole small catalog)
+        let ids = |r: &Recommendations| {
+            let mut v: Vec<String> = r.items.iter().map(|i| i.product.clone()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(ids(&on), ids(&off));
+        // saved with the engine, applied after loading
+        let back = Engine::from_bytes(&e.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.blend(), &Blend::OFF);
+        assert_eq!(back.recommend("t2", &o).unwrap(), off);
+        e.set_blend(Blend::default()).unwrap();
+        let back = Engine::from_bytes(&e.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.recommend("t2", &o).unwrap(), on);
+        // a saved setting out of range is a corrupted file
+        let json = serde_json::to_value(&e).unwrap();
+        let edited = Engine::reload_edited(&json, &|v| v["blend"]["weight"] = 3.0.into());
+        assert!(matches!(edited, Err(Error::Corrupted(_))), "{edited:?}");
+    }
+
+    #[test]
+    fn engines_saved_before_the_blend_setting_load_with_the_default() {
+        #[derive(Serialize)]
+        struct Before<'a> {
+            config: &'a EngineConfig,
+            history: &'a History,
+            model: Option<()>,
+            greetings: &'a crate::greeting::Greetings,
+        }
+        let mut e = shop();
+        e.set_blend(Blend::OFF).unwrap();
+        let old = crate::persist::to_bytes(&Before {
+            config: e.config(),
+            history: e.history(),
+            model: None,
+            greetings: e.greetings(),
+        })
+        .unwrap();
+        let back = Engine::from_bytes(&old).unwrap();
+        assert_eq!(back.blend(), &Blend::default());
+        assert_eq!(back.history().lines().len(), e.history().lines().len());
     }
 
     #[test]

@@ -704,20 +704,6 @@ impl Greetings {
     }
 }
 
-/// Reads the greeting state of a saved engine. Engines saved before greetings existed end right
-/// before this field: in the binary model format (whose payload is CRC-checked before decoding)
-/// the missing state reads as empty, so older model files keep loading. Self-describing formats
-/// (JSON) report errors as usual and use `#[serde(default)]` for a missing field.
-pub(crate) fn saved_or_default<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Greetings, D::Error> {
-    if d.is_human_readable() {
-        Greetings::deserialize(d)
-    } else {
-        Ok(Greetings::deserialize(d).unwrap_or_default())
-    }
-}
-
 /// Why a greeting was chosen.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Why {

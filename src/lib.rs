@@ -22,6 +22,7 @@ pub mod ids;
 pub mod ingest;
 pub mod interactions;
 pub mod linalg;
+pub mod neighbours;
 pub mod persist;
 pub mod profile;
 pub mod quantized;

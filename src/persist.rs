@@ -111,6 +111,23 @@ fn check_envelope(bytes: &[u8]) -> Result<&[u8]> {
     Ok(payload)
 }
 
+/// Reads a trailing field of a saved value that files written before the field existed do not
+/// have (e.g. [`crate::Engine`]'s greeting state and blend settings). Such files end right
+/// before the field: in the binary format (whose payload is CRC-checked before decoding) the
+/// missing field reads as its default, so older files keep loading. Self-describing formats
+/// (JSON) report errors as usual and use `#[serde(default)]` for a missing field.
+pub(crate) fn trailing_or_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    if d.is_human_readable() {
+        T::deserialize(d)
+    } else {
+        Ok(T::deserialize(d).unwrap_or_default())
+    }
+}
+
 /// Upper bound of the bytes bincode may claim for `n` payload bytes: every encoded byte claims at
 /// most 16 (a `u128` varint), strings and byte buffers claim exactly their length.
 const CLAIM_PER_BYTE: usize = 16;

@@ -5,8 +5,10 @@ pub use crate::als::Progress;
 use crate::als::{AlsConfig, Factors, train_with};
 use crate::error::{Error, Result};
 use crate::interactions::Interactions;
+use crate::neighbours::{Blend, Neighbours};
 use crate::topk::{Bitset, Scored, TopK, top_k_among};
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 
 /// Which products a query may return.
 #[derive(Clone, Debug, Default)]
@@ -19,12 +21,18 @@ pub struct Filter<'a> {
     pub candidates: Option<&'a [u32]>,
 }
 
-/// Factors plus the interaction matrix they were trained on.
+/// Factors plus the interaction matrix they were trained on, and the co-purchase re-rank
+/// ([`Blend`], default on) whose neighbour table is built from that matrix on first use.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Recommender {
     factors: Factors,
     seen: Interactions,
     popularity: Vec<f32>,
+    /// Not saved: the owner (e.g. [`crate::Engine`]) keeps its own setting.
+    #[serde(skip)]
+    blend: Blend,
+    #[serde(skip)]
+    neighbours: OnceLock<Neighbours>,
 }
 
 impl Recommender {
@@ -45,11 +53,67 @@ impl Recommender {
             .into_iter()
             .map(|c| c as f32)
             .collect();
-        Ok(Recommender {
+        let rec = Recommender {
             factors,
             seen: matrix.clone(),
             popularity,
-        })
+            blend: Blend::default(),
+            neighbours: OnceLock::new(),
+        };
+        rec.prepare();
+        Ok(rec)
+    }
+
+    /// The co-purchase re-rank settings.
+    pub fn blend(&self) -> &Blend {
+        &self.blend
+    }
+
+    /// Replaces the re-rank settings ([`Error::InvalidConfig`] when out of range; nothing
+    /// changes then). A new neighbour count rebuilds the table on next use.
+    pub fn set_blend(&mut self, blend: Blend) -> Result<()> {
+        blend.validate()?;
+        if blend.neighbours != self.blend.neighbours {
+            self.neighbours = OnceLock::new();
+        }
+        self.blend = blend;
+        self.prepare();
+        Ok(())
+    }
+
+    /// The co-purchase neighbour table of the training matrix (built on first call).
+    pub fn neighbours(&self) -> &Neighbours {
+        self.neighbours
+            .get_or_init(|| Neighbours::from_interactions(&self.seen, self.blend.neighbours))
+    }
+
+    /// Builds the neighbour table now if the re-rank will need it. Training and
+    /// [`Recommender::set_blend`] do this; a recommender read back from bytes builds it on
+    /// first use, or here (before sharing it between threads, so that no worker waits on
+    /// another's first use).
+    pub fn prepare(&self) {
+        if self.blend.weight > 0.0 {
+            self.neighbours();
+        }
+    }
+
+    /// `scored` (the best factor scores, `pool_for(k)` of them when re-ranking applies)
+    /// re-ranked for a customer owning `owned`, cut to `k`.
+    fn finish(&self, scored: Vec<Scored>, owned: &[u32], k: usize) -> Vec<Scored> {
+        if self.blend.applies(owned) {
+            self.blend.rerank(scored, owned, self.neighbours(), k)
+        } else {
+            scored
+        }
+    }
+
+    /// How many factor scores a top-`k` query for a customer owning `owned` needs.
+    fn depth(&self, owned: &[u32], k: usize) -> usize {
+        if self.blend.applies(owned) {
+            self.blend.pool_for(k)
+        } else {
+            k
+        }
     }
 
     /// Replaces the popularity scores used by the fallback (one per product).
@@ -102,7 +166,8 @@ impl Recommender {
     }
 
     /// Best `k` products for an arbitrary customer vector (e.g. a fresh fold-in), excluding the
-    /// products in `owned` unless the filter allows repurchase.
+    /// products in `owned` unless the filter allows repurchase, re-ranked by the [`Blend`]
+    /// with the neighbours of `owned`.
     pub fn top_k_for(
         &self,
         vector: &[f32],
@@ -112,12 +177,14 @@ impl Recommender {
     ) -> Vec<Scored> {
         let exclude = self.exclusions(owned, filter);
         let items = self.factors.items().view();
-        match filter.candidates {
-            Some(c) => top_k_among(items, vector, c, k, exclude.as_ref().or(filter.exclude)),
+        let depth = self.depth(owned, k);
+        let scored = match filter.candidates {
+            Some(c) => top_k_among(items, vector, c, depth, exclude.as_ref().or(filter.exclude)),
             None => self
                 .factors
-                .top_k_items(vector, k, exclude.as_ref().or(filter.exclude)),
-        }
+                .top_k_items(vector, depth, exclude.as_ref().or(filter.exclude)),
+        };
+        self.finish(scored, owned, k)
     }
 
     /// The filter's exclusions plus the customer's products, unless repurchase is allowed or
@@ -177,6 +244,7 @@ impl Recommender {
     /// excluding what that customer already has; rows the model does not know get the popular
     /// products. The result is flagged per row: `true` when it is the popularity fallback.
     pub fn recommend_batch(&self, users: &[Option<u32>], k: usize) -> Vec<(Vec<Scored>, bool)> {
+        self.prepare();
         let none = Filter::default();
         let chunk = |users: &[Option<u32>]| -> Vec<(Vec<Scored>, bool)> {
             let owned = |u: Option<u32>| u.map_or(&[][..], |u| self.seen.row(u as usize).0);
@@ -227,7 +295,27 @@ impl Recommender {
                 .iter()
                 .map(|e| e.as_ref().or(filter.exclude))
                 .collect();
-            self.factors.top_k_items_many(&queries, k, &refs)
+            // one depth for the shared pass: the deepest any query needs
+            let depth = asked
+                .iter()
+                .flatten()
+                .map(|&(_, owned)| self.depth(owned, k))
+                .max()
+                .unwrap_or(k);
+            let owned = asked.iter().flatten().map(|&(_, owned)| owned);
+            self.factors
+                .top_k_items_many(&queries, depth, &refs)
+                .into_iter()
+                .zip(owned)
+                .map(|(mut s, owned)| {
+                    if self.blend.applies(owned) {
+                        self.finish(s, owned, k)
+                    } else {
+                        s.truncate(k);
+                        s
+                    }
+                })
+                .collect::<Vec<_>>()
         } else {
             asked
                 .iter()
@@ -291,6 +379,70 @@ mod tests {
                     assert_eq!(got.len(), 7);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn blend_reorders_the_best_factor_scores_by_co_purchase() {
+        // 40 baskets of 5 from 8 themes of 25 products each
+        let (users, items) = (400u32, 200u32);
+        let mut rng = SmallRng::seed_from_u64(9);
+        let mut triples = Vec::new();
+        for user in 0..users {
+            let theme = rng.random_range(0..8u32) * 25;
+            for _ in 0..5 {
+                let item = theme + rng.random_range(0..25u32);
+                triples.push(Triple {
+                    user,
+                    item,
+                    weight: 1.0,
+                });
+            }
+        }
+        let m = Interactions::from_triples(users as usize, items as usize, &triples).unwrap();
+        let cfg = AlsConfig {
+            factors: 8,
+            iterations: 3,
+            threads: 1,
+            ..Default::default()
+        };
+        let mut rec = Recommender::train(&m, &cfg).unwrap();
+        assert_eq!(rec.blend(), &Blend::default());
+        let k = 10;
+        let on: Vec<Vec<Scored>> = (0..users as usize)
+            .map(|u| rec.recommend(u, k, &Filter::default()).unwrap())
+            .collect();
+        let bad = Blend {
+            weight: -1.0,
+            ..Blend::default()
+        };
+        assert!(matches!(rec.set_blend(bad), Err(Error::InvalidConfig(_))));
+        assert_eq!(rec.blend(), &Blend::default());
+        rec.set_blend(Blend::OFF).unwrap();
+        let pool = Blend::default().pool_for(k);
+        let mut reordered = 0;
+        for (u, got) in on.iter().enumerate() {
+            let off = rec.recommend(u, pool, &Filter::default()).unwrap();
+            let table = rec.neighbours();
+            // the re-rank of the off list's pool is what the blended query returned
+            let owned = rec.seen().row(u).0;
+            assert_eq!(got, &Blend::default().rerank(off.clone(), owned, table, k));
+            assert!(got.iter().all(|s| off.iter().any(|o| o.item == s.item)));
+            assert!(got.iter().all(|s| !owned.contains(&s.item)));
+            reordered += usize::from(
+                got.iter()
+                    .map(|s| s.item)
+                    .ne(off[..k].iter().map(|s| s.item)),
+            );
+        }
+        assert!(reordered > 0, "the blend changed no list");
+        // the neighbour table is the training matrix's
+        assert_eq!(rec.neighbours(), &Neighbours::from_interactions(&m, 50));
+        // batch with the blend equals one query at a time
+        rec.set_blend(Blend::default()).unwrap();
+        let asked: Vec<Option<u32>> = (0..users).map(Some).collect();
+        for (got, want) in rec.recommend_batch(&asked, k).iter().zip(&on) {
+            assert_eq!(&got.0, want);
         }
     }
 }

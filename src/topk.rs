@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 pub struct Scored {
     /// Product index.
     pub item: u32,
-    /// Score (customer vector · product vector).
+    /// Score: customer vector · product vector from the scan; a recommender's co-purchase
+    /// re-rank ([`crate::neighbours::Blend`]) replaces it by the blended value.
     pub score: f32,
 }
 
