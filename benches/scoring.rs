@@ -184,6 +184,14 @@ fn engine_batch(c: &mut Criterion) {
     group.bench_function("batch_1000_of_20000x64", |b| {
         b.iter(|| black_box(e.recommend_batch(&customers, &options).unwrap()))
     });
+    // the same with the co-purchase re-rank
+    let mut blended = engine(64);
+    blended
+        .set_blend(rapport::neighbours::Blend::CO_PURCHASE)
+        .unwrap();
+    group.bench_function("batch_1000_of_20000x64_co_purchase", |b| {
+        b.iter(|| black_box(blended.recommend_batch(&customers, &options).unwrap()))
+    });
     // the default factor count
     let wide = engine(256);
     group.bench_function("batch_1000_of_20000x256", |b| {

@@ -9,7 +9,8 @@
 //! ```
 //! Every user in `--users` (a CSV with a `user_id` column; repeats once) gets `k` products they
 //! did not interact with in `--train`; users unknown to the training data get the most popular
-//! products. Output: `user_id,rank,item_id,score`.
+//! products. Output: `user_id,rank,item_id,score`. `--blend-weight` above 0 turns on the
+//! co-purchase re-rank (`rapport::neighbours::Blend`; off by default).
 
 use rapport::als::{AlsConfig, Confidence};
 use rapport::neighbours::Blend;

@@ -92,9 +92,9 @@ pub struct Recommendation {
     pub product: String,
     /// Product name.
     pub name: String,
-    /// Ranking score: with the co-purchase re-rank (the default, see [`Engine::set_blend`]) a
-    /// blend of z-scores, comparable within one list only; with it off, the factor score
-    /// `x·y`; for the fallback, the popularity count.
+    /// Ranking score: the factor score `x·y`; with the co-purchase re-rank on (see
+    /// [`Engine::set_blend`]) a blend of z-scores, comparable within one list only; for the
+    /// fallback, the popularity count.
     pub score: f32,
     /// Why it was picked.
     pub reason: Reason,
@@ -1000,20 +1000,11 @@ mod tests {
     fn blend_settings_are_checked_applied_and_saved() {
         let mut e = shop();
         e.train().unwrap();
-        assert_eq!(e.blend(), &Blend::default());
+        assert_eq!(e.blend(), &Blend::OFF);
         let o = RecommendOptions::default();
-        let on = e.recommend("t2", &o).unwrap();
-        assert!(!on.items.is_empty() && !on.fallback);
-        let bad = Blend {
-            pool: 0,
-            ..Blend::default()
-        };
-        assert!(matches!(e.set_blend(bad), Err(Error::InvalidConfig(_))));
-        assert_eq!(e.blend(), &Blend::default());
-        assert_eq!(e.recommend("t2", &o).unwrap(), on);
-        // off: factor scores x·y, best first
-        e.set_blend(Blend::OFF).unwrap();
+        // off (the default): factor scores x·y, best first
         let off = e.recommend("t2", &o).unwrap();
+        assert!(!off.items.is_empty() && !off.fallback);
         let f = e.trained_factors().unwrap();
         let u = e.history().customers().get("t2").unwrap();
         for r in &off.items {
@@ -1031,20 +1022,36 @@ mod tests {
                 r.score
             );
         }
-        // the same products either way here (the pool holds the whole small catalog)
+        e.set_blend(Blend::CO_PURCHASE).unwrap();
+        let on = e.recommend("t2", &o).unwrap();
+        // the same products here (the pool holds the whole small catalog), blended scores
         let ids = |r: &Recommendations| {
             let mut v: Vec<String> = r.items.iter().map(|i| i.product.clone()).collect();
             v.sort();
             v
         };
         assert_eq!(ids(&on), ids(&off));
+        assert_ne!(on, off);
+        // bad settings: a typed error and nothing changes
+        let bad = Blend {
+            pool: 0,
+            ..Blend::CO_PURCHASE
+        };
+        assert!(matches!(e.set_blend(bad), Err(Error::InvalidConfig(_))));
+        assert_eq!(e.blend(), &Blend::CO_PURCHASE);
+        assert_eq!(e.recommend("t2", &o).unwrap(), on);
         // saved with the engine, applied after loading
         let back = Engine::from_bytes(&e.to_bytes().unwrap()).unwrap();
-        assert_eq!(back.blend(), &Blend::OFF);
-        assert_eq!(back.recommend("t2", &o).unwrap(), off);
-        e.set_blend(Blend::default()).unwrap();
-        let back = Engine::from_bytes(&e.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.blend(), &Blend::CO_PURCHASE);
         assert_eq!(back.recommend("t2", &o).unwrap(), on);
+        e.set_blend(Blend::OFF).unwrap();
+        let back = Engine::from_bytes(&e.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.recommend("t2", &o).unwrap(), off);
+        // set before training: the trained model uses it
+        let mut fresh = shop();
+        fresh.set_blend(Blend::CO_PURCHASE).unwrap();
+        fresh.train().unwrap();
+        assert_eq!(fresh.recommend("t2", &o).unwrap(), on);
         // a saved setting out of range is a corrupted file
         let json = serde_json::to_value(&e).unwrap();
         let edited = Engine::reload_edited(&json, &|v| v["blend"]["weight"] = 3.0.into());
@@ -1061,7 +1068,7 @@ mod tests {
             greetings: &'a crate::greeting::Greetings,
         }
         let mut e = shop();
-        e.set_blend(Blend::OFF).unwrap();
+        e.set_blend(Blend::CO_PURCHASE).unwrap();
         let old = crate::persist::to_bytes(&Before {
             config: e.config(),
             history: e.history(),
@@ -1070,7 +1077,7 @@ mod tests {
         })
         .unwrap();
         let back = Engine::from_bytes(&old).unwrap();
-        assert_eq!(back.blend(), &Blend::default());
+        assert_eq!(back.blend(), &Blend::OFF);
         assert_eq!(back.history().lines().len(), e.history().lines().len());
     }
 

@@ -21,8 +21,8 @@ pub struct Filter<'a> {
     pub candidates: Option<&'a [u32]>,
 }
 
-/// Factors plus the interaction matrix they were trained on, and the co-purchase re-rank
-/// ([`Blend`], default on) whose neighbour table is built from that matrix on first use.
+/// Factors plus the interaction matrix they were trained on, and the optional co-purchase
+/// re-rank ([`Blend`], off by default) whose neighbour table is built from that matrix.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Recommender {
     factors: Factors,
@@ -407,7 +407,8 @@ mod tests {
             ..Default::default()
         };
         let mut rec = Recommender::train(&m, &cfg).unwrap();
-        assert_eq!(rec.blend(), &Blend::default());
+        assert_eq!(rec.blend(), &Blend::OFF);
+        rec.set_blend(Blend::CO_PURCHASE).unwrap();
         let k = 10;
         let on: Vec<Vec<Scored>> = (0..users as usize)
             .map(|u| rec.recommend(u, k, &Filter::default()).unwrap())
@@ -417,16 +418,19 @@ mod tests {
             ..Blend::default()
         };
         assert!(matches!(rec.set_blend(bad), Err(Error::InvalidConfig(_))));
-        assert_eq!(rec.blend(), &Blend::default());
+        assert_eq!(rec.blend(), &Blend::CO_PURCHASE);
         rec.set_blend(Blend::OFF).unwrap();
-        let pool = Blend::default().pool_for(k);
+        let pool = Blend::CO_PURCHASE.pool_for(k);
         let mut reordered = 0;
         for (u, got) in on.iter().enumerate() {
             let off = rec.recommend(u, pool, &Filter::default()).unwrap();
             let table = rec.neighbours();
             // the re-rank of the off list's pool is what the blended query returned
             let owned = rec.seen().row(u).0;
-            assert_eq!(got, &Blend::default().rerank(off.clone(), owned, table, k));
+            assert_eq!(
+                got,
+                &Blend::CO_PURCHASE.rerank(off.clone(), owned, table, k)
+            );
             assert!(got.iter().all(|s| off.iter().any(|o| o.item == s.item)));
             assert!(got.iter().all(|s| !owned.contains(&s.item)));
             reordered += usize::from(
@@ -439,7 +443,7 @@ mod tests {
         // the neighbour table is the training matrix's
         assert_eq!(rec.neighbours(), &Neighbours::from_interactions(&m, 50));
         // batch with the blend equals one query at a time
-        rec.set_blend(Blend::default()).unwrap();
+        rec.set_blend(Blend::CO_PURCHASE).unwrap();
         let asked: Vec<Option<u32>> = (0..users).map(Some).collect();
         for (got, want) in rec.recommend_batch(&asked, k).iter().zip(&on) {
             assert_eq!(&got.0, want);
