@@ -294,9 +294,10 @@ typedef struct rapport_bytes rapport_bytes;
  * with `rapport_engine_free`.
  *
  * Threading: a handle may be used from several threads at once. Reads (`recommend`,
- * `recommend_batch`, `similar`, `profile`, `greet`, `greeting_settings`, `feedback_report`,
- * `is_trained`, `save`, `to_bytes`) run concurrently; writes (`record_purchase`, `upsert_*`,
- * `set_in_stock`, `read_csv_path`, `train`, `observe`, `load_default_greetings`,
+ * `recommend_batch`, `similar`, `profile`, `greet`, `greeting_settings`, `blend`,
+ * `feedback_report`, `is_trained`, `save`, `to_bytes`) run concurrently; writes
+ * (`record_purchase`, `upsert_*`, `set_in_stock`, `read_csv_path`, `train`, `observe`,
+ * `set_blend`, `load_default_greetings`,
  * `add_greeting_variants_json`, `refresh_greetings`, `set_greeting_*`, `record_engagement`,
  * `record_feedback`) take an internal exclusive lock
  * and wait for running reads. Only `rapport_engine_free` needs the caller's own
@@ -498,6 +499,28 @@ typedef struct rapport_recommend_options {
    */
   const char *category;
 } rapport_recommend_options;
+
+/**
+ * The co-purchase re-rank of recommendations: the `pool` best factor scores of a query are
+ * re-ranked by `(1 − weight)·z(factor score) + weight·z(similarity to the customer's
+ * products)`, the similarity coming from the `neighbours` products whose buyers overlap each
+ * product most. Off by default (weight 0, neighbours 50, pool 50); weight 0.2 with 50 and 50
+ * is the validated setting (`rapport_blend_co_purchase`). Caller-owned plain data.
+ */
+typedef struct rapport_blend {
+  /**
+   * Share of the neighbour signal in [0, 1]; 0 turns the re-rank off.
+   */
+  float weight;
+  /**
+   * Neighbours kept per product (≥ 1 when the weight is above 0).
+   */
+  size_t neighbours;
+  /**
+   * How many of the best factor scores are re-ranked (≥ 1).
+   */
+  size_t pool;
+} rapport_blend;
 
 /**
  * Greeting settings other than the two strings (set those with
@@ -879,6 +902,34 @@ enum rapport_status rapport_engine_recommend_batch(const struct rapport_engine *
                                                    size_t len,
                                                    const struct rapport_recommend_options *options,
                                                    struct rapport_recommendation_batch **out);
+
+/**
+ * Fills `*out` with the validated co-purchase setting (weight 0.2, 50 neighbours, pool 50).
+ *
+ * # Safety
+ * `out` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or writable.
+ */
+enum rapport_status rapport_blend_co_purchase(struct rapport_blend *out);
+
+/**
+ * Fills `*out` with the engine's re-rank setting. A read.
+ *
+ * # Safety
+ * `engine` is NULL or live; `out` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or writable.
+ */
+enum rapport_status rapport_engine_blend(const struct rapport_engine *engine,
+                                         struct rapport_blend *out);
+
+/**
+ * Replaces the engine's re-rank setting (saved with the engine; applies at once to a trained
+ * model, building its neighbour table when needed). A value out of range gives
+ * `RAPPORT_STATUS_INVALID_CONFIG` naming the field, and nothing changes. A write.
+ *
+ * # Safety
+ * `engine` is NULL or live; `blend` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or readable.
+ */
+enum rapport_status rapport_engine_set_blend(struct rapport_engine *engine,
+                                             const struct rapport_blend *blend);
 
 /**
  * Up to `k` products most similar to `product` (cosine of the product vectors), best first,

@@ -10,6 +10,7 @@ use crate::results::{
 };
 use rapport_core::als::AlsConfig;
 use rapport_core::greeting::{Engagement, GreetingConfig};
+use rapport_core::neighbours::Blend;
 use rapport_core::{
     Channel, CustomerInfo, Engine, EngineConfig, IngestOptions, Period, Product, Purchase,
     RecommendOptions, Recorded, Score, Timestamp,
@@ -22,9 +23,10 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// with `rapport_engine_free`.
 ///
 /// Threading: a handle may be used from several threads at once. Reads (`recommend`,
-/// `recommend_batch`, `similar`, `profile`, `greet`, `greeting_settings`, `feedback_report`,
-/// `is_trained`, `save`, `to_bytes`) run concurrently; writes (`record_purchase`, `upsert_*`,
-/// `set_in_stock`, `read_csv_path`, `train`, `observe`, `load_default_greetings`,
+/// `recommend_batch`, `similar`, `profile`, `greet`, `greeting_settings`, `blend`,
+/// `feedback_report`, `is_trained`, `save`, `to_bytes`) run concurrently; writes
+/// (`record_purchase`, `upsert_*`, `set_in_stock`, `read_csv_path`, `train`, `observe`,
+/// `set_blend`, `load_default_greetings`,
 /// `add_greeting_variants_json`, `refresh_greetings`, `set_greeting_*`, `record_engagement`,
 /// `record_feedback`) take an internal exclusive lock
 /// and wait for running reads. Only `rapport_engine_free` needs the caller's own
@@ -713,6 +715,84 @@ pub unsafe extern "C" fn rapport_engine_recommend_batch(
         let recs = e.recommend_batch(&customers, &clamp_k(opts, &e))?;
         // SAFETY: checked non-NULL and writable above.
         unsafe { out.write(rapport_recommendation_batch::boxed(recs)) };
+        Ok(())
+    })
+}
+
+/// The co-purchase re-rank of recommendations: the `pool` best factor scores of a query are
+/// re-ranked by `(1 − weight)·z(factor score) + weight·z(similarity to the customer's
+/// products)`, the similarity coming from the `neighbours` products whose buyers overlap each
+/// product most. Off by default (weight 0, neighbours 50, pool 50); weight 0.2 with 50 and 50
+/// is the validated setting (`rapport_blend_co_purchase`). Caller-owned plain data.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct rapport_blend {
+    /// Share of the neighbour signal in [0, 1]; 0 turns the re-rank off.
+    pub weight: f32,
+    /// Neighbours kept per product (≥ 1 when the weight is above 0).
+    pub neighbours: usize,
+    /// How many of the best factor scores are re-ranked (≥ 1).
+    pub pool: usize,
+}
+
+impl From<Blend> for rapport_blend {
+    fn from(b: Blend) -> Self {
+        rapport_blend {
+            weight: b.weight,
+            neighbours: b.neighbours,
+            pool: b.pool,
+        }
+    }
+}
+
+/// Fills `*out` with the validated co-purchase setting (weight 0.2, 50 neighbours, pool 50).
+///
+/// # Safety
+/// `out` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_blend_co_purchase(out: *mut rapport_blend) -> rapport_status {
+    // SAFETY: NULL or writable by the caller's contract.
+    boundary(|| unsafe { write_out(out, Blend::CO_PURCHASE.into(), "out") })
+}
+
+/// Fills `*out` with the engine's re-rank setting. A read.
+///
+/// # Safety
+/// `engine` is NULL or live; `out` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_blend(
+    engine: *const rapport_engine,
+    out: *mut rapport_blend,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or a live handle by the caller's contract.
+        let b = *unsafe { read(engine)? }.blend();
+        // SAFETY: NULL or writable by the caller's contract.
+        unsafe { write_out(out, b.into(), "out") }
+    })
+}
+
+/// Replaces the engine's re-rank setting (saved with the engine; applies at once to a trained
+/// model, building its neighbour table when needed). A value out of range gives
+/// `RAPPORT_STATUS_INVALID_CONFIG` naming the field, and nothing changes. A write.
+///
+/// # Safety
+/// `engine` is NULL or live; `blend` is NULL (`RAPPORT_STATUS_NULL_ARGUMENT`) or readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_set_blend(
+    engine: *mut rapport_engine,
+    blend: *const rapport_blend,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or readable by the caller's contract.
+        let b = *unsafe { blend.as_ref() }.ok_or_else(|| FfiError::null("blend"))?;
+        // SAFETY: NULL or a live handle by the caller's contract.
+        unsafe { write(engine)? }.set_blend(Blend {
+            weight: b.weight,
+            neighbours: b.neighbours,
+            pool: b.pool,
+        })?;
         Ok(())
     })
 }

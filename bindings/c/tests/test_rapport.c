@@ -1300,6 +1300,61 @@ static void test_feedback_report(void) {
     rapport_engine_free(e);
 }
 
+static void test_blend(rapport_engine *e) {
+    rapport_blend b, co;
+    OK(rapport_engine_blend(e, &b));
+    CHECK(b.weight == 0.0f && b.neighbours == 50 && b.pool == 50);
+    OK(rapport_blend_co_purchase(&co));
+    CHECK(co.weight == 0.2f && co.neighbours == 50 && co.pool == 50);
+    CHECK_STATUS(rapport_blend_co_purchase(NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_blend(e, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_blend(NULL, &b), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_set_blend(e, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(rapport_engine_set_blend(NULL, &co), RAPPORT_STATUS_NULL_ARGUMENT);
+
+    rapport_recommend_options o;
+    OK(rapport_recommend_options_default(&o));
+    rapport_recommendations *off = NULL, *on = NULL;
+    OK(rapport_engine_recommend(e, "t2", &o, &off));
+    OK(rapport_engine_set_blend(e, &co));
+    OK(rapport_engine_blend(e, &b));
+    CHECK(b.weight == 0.2f && b.neighbours == 50 && b.pool == 50);
+    OK(rapport_engine_recommend(e, "t2", &o, &on));
+    /* the same products (the pool holds this small catalog), re-ranked with blended scores */
+    size_t n = rapport_recommendations_len(off);
+    CHECK(n > 0 && rapport_recommendations_len(on) == n);
+    int differs = 0;
+    for (size_t i = 0; i < n; i++) {
+        int found = 0;
+        for (size_t j = 0; j < n; j++)
+            found |= streq(rapport_recommendations_product_id(on, i),
+                           rapport_recommendations_product_id(off, j));
+        CHECK(found);
+        differs |= rapport_recommendations_score(on, i) != rapport_recommendations_score(off, i);
+    }
+    CHECK(differs);
+    rapport_recommendations_free(on);
+
+    /* out of range: named, nothing changes */
+    rapport_blend bad[] = {{NAN, 50, 50}, {-0.1f, 50, 50}, {1.5f, 50, 50}, {0.2f, 0, 50},
+                           {0.2f, 50, 0}};
+    const char *field[] = {"weight", "weight", "weight", "neighbours", "pool"};
+    for (size_t i = 0; i < 5; i++) {
+        CHECK_STATUS(rapport_engine_set_blend(e, &bad[i]), RAPPORT_STATUS_INVALID_CONFIG);
+        CHECK(strstr(last_error(), field[i]) != NULL);
+        OK(rapport_engine_blend(e, &b));
+        CHECK(b.weight == 0.2f && b.neighbours == 50 && b.pool == 50);
+    }
+    /* back off: the factor scores again */
+    b.weight = 0.0f;
+    OK(rapport_engine_set_blend(e, &b));
+    OK(rapport_engine_recommend(e, "t2", &o, &on));
+    for (size_t i = 0; i < n; i++)
+        CHECK(rapport_recommendations_score(on, i) == rapport_recommendations_score(off, i));
+    rapport_recommendations_free(on);
+    rapport_recommendations_free(off);
+}
+
 int main(void) {
     test_misc();
     test_free_null_is_noop();
@@ -1318,6 +1373,7 @@ int main(void) {
     rapport_engine *e = shop();
     OK(rapport_engine_train(e, NULL, NULL, NULL));
     test_recommend(e);
+    test_blend(e);
     test_similar(e);
     test_profile(e);
     test_batch(e);
