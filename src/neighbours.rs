@@ -23,7 +23,8 @@
 
 use crate::error::{Error, Result};
 use crate::interactions::Interactions;
-use crate::topk::{Bitset, Scored};
+use crate::topk::{Scored, TopK};
+use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
 /// For every product, up to `k` other products by decreasing cosine similarity of their buyer
@@ -44,7 +45,7 @@ impl Neighbours {
         let by_item = matrix.transpose();
         let n = matrix.cols();
         let buyers: Vec<f64> = (0..n).map(|i| by_item.row(i).0.len() as f64).collect();
-        let row = |(counts, touched): &mut (Vec<u32>, Vec<u32>), i: usize| -> Vec<(u32, f32)> {
+        let row = |(counts, touched): &mut (Vec<u32>, Vec<u32>), i: usize| -> Vec<Scored> {
             for &u in by_item.row(i).0 {
                 for &j in matrix.row(u as usize).0 {
                     let c = &mut counts[j as usize];
@@ -54,25 +55,22 @@ impl Neighbours {
                     *c += 1;
                 }
             }
-            let mut list: Vec<(u32, f32)> = Vec::with_capacity(touched.len());
+            let mut best = TopK::new(k);
             for j in touched.drain(..) {
                 let shared = std::mem::take(&mut counts[j as usize]);
                 if j as usize != i {
                     let sim = shared as f64 / (buyers[i] * buyers[j as usize]).sqrt();
-                    list.push((j, sim as f32));
+                    best.push(Scored {
+                        item: j,
+                        score: sim as f32,
+                    });
                 }
             }
-            let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-            if list.len() > k && k > 0 {
-                list.select_nth_unstable_by(k - 1, order);
-            }
-            list.truncate(k);
-            list.sort_unstable_by(order);
-            list
+            best.into_sorted()
         };
         let init = || (vec![0u32; n], Vec::new());
         #[cfg(feature = "parallel")]
-        let rows: Vec<Vec<(u32, f32)>> = {
+        let rows: Vec<Vec<Scored>> = {
             use rayon::prelude::*;
             (0..n)
                 .into_par_iter()
@@ -81,7 +79,7 @@ impl Neighbours {
                 .collect()
         };
         #[cfg(not(feature = "parallel"))]
-        let rows: Vec<Vec<(u32, f32)>> = {
+        let rows: Vec<Vec<Scored>> = {
             let mut scratch = init();
             (0..n).map(|i| row(&mut scratch, i)).collect()
         };
@@ -93,9 +91,9 @@ impl Neighbours {
         };
         table.offsets.push(0);
         for r in rows {
-            for (j, s) in r {
-                table.items.push(j);
-                table.sims.push(s);
+            for s in r {
+                table.items.push(s.item);
+                table.sims.push(s.score);
             }
             table.offsets.push(table.items.len());
         }
@@ -213,33 +211,27 @@ impl Blend {
             pool.truncate(k);
             return pool;
         }
-        let mut member = Bitset::with_len(table.len());
-        let mut ids: Vec<(u32, usize)> = Vec::with_capacity(pool.len());
-        for (slot, s) in pool.iter().enumerate() {
-            member.insert(s.item);
-            ids.push((s.item, slot));
-        }
-        ids.sort_unstable();
+        let slot: HashMap<u32, usize> = pool.iter().enumerate().map(|(i, s)| (s.item, i)).collect();
         let mut near = vec![0f64; pool.len()];
         for &j in owned {
             let (items, sims) = table.of(j);
-            for (&c, &s) in items.iter().zip(sims) {
-                if member.contains(c) {
-                    if let Ok(p) = ids.binary_search_by_key(&c, |&(id, _)| id) {
-                        near[ids[p].1] += s as f64;
-                    }
+            for (c, &s) in items.iter().zip(sims) {
+                if let Some(&i) = slot.get(c) {
+                    near[i] += s as f64;
                 }
             }
         }
         let factor: Vec<f64> = pool.iter().map(|s| s.score as f64).collect();
         let (zf, zn) = (z_scores(&factor), z_scores(&near));
         let w = self.weight as f64;
-        for ((s, f), n) in pool.iter_mut().zip(zf).zip(zn) {
-            s.score = ((1.0 - w) * f + w * n) as f32;
+        let mut best = TopK::new(k);
+        for ((s, f), n) in pool.iter().zip(zf).zip(zn) {
+            best.push(Scored {
+                item: s.item,
+                score: ((1.0 - w) * f + w * n) as f32,
+            });
         }
-        pool.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
-        pool.truncate(k);
-        pool
+        best.into_sorted()
     }
 }
 

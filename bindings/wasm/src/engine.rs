@@ -9,6 +9,7 @@ use crate::error::{IntoJs, JsResult, invalid, to_js};
 use js_sys::{Array, Float32Array, Float64Array, Uint8Array};
 use rapport::als::AlsConfig;
 use rapport::greeting::{Engagement, RunnerUp, VectorSource, Why};
+use rapport::neighbours::Blend;
 use rapport::{
     Channel, CsvLayout, CustomerInfo, EngineConfig, IngestOptions, Period, Product, Purchase,
     Reason, RecommendOptions, Recorded, Score, Timestamp,
@@ -297,6 +298,22 @@ export interface GreetingSettings {
   appMaxChars?: number;
 }
 
+/**
+ * The co-purchase re-rank of recommendations: the `pool` best factor scores of a query are
+ * re-ranked by `(1 − weight)·z(factor score) + weight·z(similarity to the customer's products)`,
+ * the similarity coming from the `neighbours` products whose buyers overlap each product most.
+ * Off by default; `Engine.coPurchaseBlend()` is the validated setting. `setBlend` takes any
+ * subset (the rest stay as they are).
+ */
+export interface Blend {
+  /** Share of the neighbour signal in [0, 1]; 0 turns the re-rank off (default 0). */
+  weight?: number;
+  /** Neighbours kept per product (default 50; at least 1 when the weight is above 0). */
+  neighbours?: number;
+  /** How many of the best factor scores are re-ranked (default 50; at least 1). */
+  pool?: number;
+}
+
 /** Which answers and periods `feedbackReport` covers. */
 export interface FeedbackReportOptions {
   /** Cohort length for retention (default "month"). */
@@ -524,6 +541,23 @@ struct SettingsIn {
     customer_anchor: Option<f64>,
     sms_max_chars: Option<f64>,
     app_max_chars: Option<f64>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlendIn {
+    weight: Option<f64>,
+    neighbours: Option<f64>,
+    pool: Option<f64>,
+}
+
+/// A [`Blend`] as a JS object.
+fn blend_js(b: &Blend) -> JsValue {
+    Obj::new()
+        .set("weight", b.weight)
+        .set("neighbours", b.neighbours as f64)
+        .set("pool", b.pool as f64)
+        .build()
 }
 
 /// A field that is present, possibly `null`.
@@ -1130,6 +1164,39 @@ impl Engine {
             c.app_max_chars = n;
         }
         self.inner.set_greeting_config(c).js()
+    }
+
+    /// The co-purchase re-rank setting in force (saved with the engine).
+    #[wasm_bindgen(unchecked_return_type = "Required<Blend>")]
+    pub fn blend(&self) -> JsValue {
+        blend_js(self.inner.blend())
+    }
+
+    /// The validated co-purchase setting (weight 0.2, 50 neighbours, pool 50), for `setBlend`.
+    #[wasm_bindgen(js_name = coPurchaseBlend, unchecked_return_type = "Required<Blend>")]
+    pub fn co_purchase_blend() -> JsValue {
+        blend_js(&Blend::CO_PURCHASE)
+    }
+
+    /// Changes the re-rank settings given (the rest stay); all or nothing: out-of-range values
+    /// throw `InvalidConfig` and change nothing. Applies at once to a trained model.
+    #[wasm_bindgen(js_name = setBlend)]
+    pub fn set_blend(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Blend")] settings: JsValue,
+    ) -> JsResult<()> {
+        let s: BlendIn = object(settings, "settings")?;
+        let mut b = *self.inner.blend();
+        if let Some(w) = s.weight {
+            b.weight = w as f32;
+        }
+        if let Some(n) = s.neighbours {
+            b.neighbours = count(n, "settings.neighbours")?;
+        }
+        if let Some(n) = s.pool {
+            b.pool = count(n, "settings.pool")?;
+        }
+        self.inner.set_blend(b).js()
     }
 
     /// Removes a greeting variant; `false` when the id is unknown.

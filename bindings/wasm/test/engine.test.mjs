@@ -449,3 +449,33 @@ test("readCsv: Online Retail layout with its cleaning rules, and custom columns"
   assert.equal(e.customerCount, 3);
   e.free();
 });
+
+test("co-purchase re-rank: off by default, set, saved, off again", () => {
+  const e = Engine.fromBytes(modelBytes());
+  assert.deepEqual(e.blend(), { weight: 0, neighbours: 50, pool: 50 });
+  const co = Engine.coPurchaseBlend();
+  assert.equal(co.neighbours, 50);
+  assert.equal(co.pool, 50);
+  assert.ok(Math.abs(co.weight - 0.2) < 1e-6);
+  const off = e.recommend(CUSTOMER, { k: 10 });
+  const pool = e.recommend(CUSTOMER, { k: 50 }).products;
+  e.setBlend(co);
+  const on = e.recommend(CUSTOMER, { k: 10 });
+  assert.equal(on.products.length, 10);
+  assert.notDeepEqual(on.scores, off.scores, "blended scores");
+  for (let i = 1; i < 10; i++) assert.ok(on.scores[i] <= on.scores[i - 1], "best first");
+  // re-ranked from the 50 best factor scores
+  assert.ok(on.products.every((p) => pool.includes(p)));
+  // the same as native: saved with the engine
+  const back = Engine.fromBytes(e.toBytes());
+  assert.deepEqual(back.blend(), e.blend());
+  assert.deepEqual(back.recommend(CUSTOMER, { k: 10 }), on);
+  back.free();
+  // a subset changes only what it names
+  e.setBlend({ pool: 80 });
+  assert.equal(e.blend().pool, 80);
+  assert.equal(e.blend().neighbours, 50);
+  e.setBlend({ weight: 0, pool: 50 });
+  assert.deepEqual(e.recommend(CUSTOMER, { k: 10 }), off);
+  e.free();
+});

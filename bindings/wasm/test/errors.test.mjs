@@ -265,3 +265,23 @@ test("setGreetingSettings: bad values change nothing", () => {
   assert.deepEqual(e.greetingSettings(), before);
   e.free();
 });
+
+test("setBlend: bad values change nothing", () => {
+  const e = teaAndCoffeeShop();
+  e.train();
+  e.setBlend(rapport.Engine.coPurchaseBlend());
+  const before = e.blend();
+  const recs = e.recommend("t2");
+  throwsRapport(() => e.setBlend({ weight: 1.5 }), "InvalidConfig", /weight/);
+  throwsRapport(() => e.setBlend({ weight: NaN }), "InvalidConfig", /weight/);
+  throwsRapport(() => e.setBlend({ weight: -0.1, pool: 10 }), "InvalidConfig", /weight/);
+  throwsRapport(() => e.setBlend({ neighbours: 0 }), "InvalidConfig", /neighbours/);
+  throwsRapport(() => e.setBlend({ pool: 0 }), "InvalidConfig", /pool/);
+  throwsRapport(() => e.setBlend({ pool: 2.5 }), "InvalidArgument", /settings\.pool/);
+  throwsRapport(() => e.setBlend({ neighbors: 10 }), "InvalidArgument");
+  throwsRapport(() => e.setBlend(null), "InvalidArgument");
+  throwsRapport(() => e.setBlend({ weight: "0.2" }), "InvalidArgument");
+  assert.deepEqual(e.blend(), before);
+  assert.deepEqual(e.recommend("t2"), recs);
+  e.free();
+});

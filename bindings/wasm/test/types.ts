@@ -49,11 +49,15 @@ export async function demo(bytes: Uint8Array, now: Date): Promise<string[]> {
   engine.observe({ customer: "a", product: "b", timestamp: now });
   // @ts-expect-error: settings are checked (no `shopname` field)
   engine.setGreetingSettings({ shopname: "x" });
+  engine.setBlend({ ...Engine.coPurchaseBlend(), pool: 80 });
+  const pool: number = engine.blend().pool;
+  // @ts-expect-error: blend settings are checked (no `neighbors` field)
+  engine.setBlend({ neighbors: 10 });
   // @ts-expect-error: "week" is not a period
   engine.feedbackReport({ period: "week" });
   // @ts-expect-error: scores are a Float32Array, not a number[]
   const wrong: number[] = recs.scores;
 
-  void [scores, because, kind, last, losses, nps, limit, start, best, wrong];
+  void [scores, because, kind, last, losses, nps, limit, start, best, wrong, pool];
   return recs.products;
 }
