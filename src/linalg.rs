@@ -362,9 +362,13 @@ pub fn cholesky_solve(a: &mut [f32], b: &mut [f32]) -> bool {
 }
 
 /// In-place Cholesky factorisation `a = L Lᵀ` of the lower triangle of a row-major `n × n`
-/// matrix; `false` when it is not positive definite.
+/// matrix; `false` when it is not positive definite. Uses the AVX2/FMA kernels when the CPU
+/// has them.
 pub fn cholesky(a: &mut [f32], n: usize) -> bool {
-    cholesky_with(Portable, a, n)
+    match Avx2Fma::detect() {
+        Some(k) => cholesky_with(k, a, n),
+        None => cholesky_with(Portable, a, n),
+    }
 }
 
 /// [`cholesky`] with the given kernels for the inner products.
