@@ -87,10 +87,13 @@ impl TopK {
         }
     }
 
-    /// The score a new product must beat once `k` are held (−∞ before that).
+    /// The score a new product must beat once `k` are held (−∞ before that; +∞ for `k = 0`,
+    /// which keeps nothing).
     #[inline]
     pub fn threshold(&self) -> f32 {
-        if self.heap.len() < self.k {
+        if self.k == 0 {
+            f32::INFINITY
+        } else if self.heap.len() < self.k {
             f32::NEG_INFINITY
         } else {
             self.heap[0].score
