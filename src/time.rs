@@ -82,14 +82,18 @@ impl Timestamp {
         Self::from_ymd_hms(year, month, day, h, mi, sec)
     }
 
-    /// Days from `earlier` to `self` (fractional; negative if `earlier` is later).
+    /// Days from `earlier` to `self` (fractional; negative if `earlier` is later). Defined for
+    /// any two timestamps: the difference is taken in 128-bit integers, so it cannot overflow.
     pub fn days_since(self, earlier: Timestamp) -> f64 {
-        (self.0 - earlier.0) as f64 / DAY as f64
+        (i128::from(self.0) - i128::from(earlier.0)) as f64 / DAY as f64
     }
 
     /// This timestamp moved by a (possibly fractional, possibly negative) number of days.
+    /// Moves past the ends of the `i64` range stop at `i64::MIN` / `i64::MAX`; a NaN move is 0.
     pub fn plus_days(self, days: f64) -> Timestamp {
-        Timestamp(self.0 + (days * DAY as f64).round() as i64)
+        // `as` saturates out-of-range floats and maps NaN to 0
+        let moved = i128::from(self.0).saturating_add((days * DAY as f64).round() as i128);
+        Timestamp(moved.clamp(i64::MIN.into(), i64::MAX.into()) as i64)
     }
 
     /// Hour of the day (0–23), UTC.

@@ -10,7 +10,10 @@
 
 use rapport::als::AlsConfig;
 use rapport::greeting::Engagement;
-use rapport::{Channel, CustomerInfo, Engine, EngineConfig, Product, Purchase, Score, Timestamp};
+use rapport::{
+    Channel, CustomerInfo, Engine, EngineConfig, Product, Purchase, RecommendOptions, Score,
+    Timestamp,
+};
 use std::sync::LazyLock;
 
 // ---------------------------------------------------------------------------------------------
@@ -92,6 +95,40 @@ fn small_shop() -> Engine {
 
 static SHOP: LazyLock<Engine> = LazyLock::new(small_shop);
 
+fn check_profiles(e: &Engine, as_of: Timestamp) {
+    let profiles = match e.profiles(as_of) {
+        Ok(p) => p,
+        Err(err) => panic!("profiles as of {as_of:?} failed: {err}"),
+    };
+    assert_eq!(profiles.len(), e.history().customer_count());
+    for p in profiles.iter() {
+        for (what, v) in [
+            ("churn_risk", p.churn_risk),
+            ("prob_no_purchase_12m", p.prob_no_purchase_12m),
+        ] {
+            assert!((0.0..=1.0).contains(&v), "{what} = {v} for {p:?}");
+        }
+        for (what, v) in [
+            ("units", p.units),
+            ("total_spend", p.total_spend),
+            ("average_order_value", p.average_order_value),
+            ("expected_orders_12m", p.expected_orders_12m),
+            ("expected_value_12m", p.expected_value_12m),
+        ] {
+            assert!(!v.is_nan() && v >= 0.0, "{what} = {v} for {p:?}");
+        }
+        if let Some(d) = p.median_days_between_orders {
+            assert!(d.is_finite() && d >= 0.0);
+        }
+        for s in [p.rfm.recency, p.rfm.frequency, p.rfm.monetary] {
+            assert!(s <= 5);
+        }
+        if p.orders > 0 {
+            assert!(p.first_purchase.unwrap() <= as_of && p.last_purchase.unwrap() <= as_of);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Regressions: each problem the properties above found, as a minimal deterministic test
 // ---------------------------------------------------------------------------------------------
@@ -102,4 +139,65 @@ fn similar_with_k_zero_is_empty() {
     assert!(SHOP.similar("teapot", 0).unwrap().is_empty());
     assert_eq!(rapport::topk::TopK::new(0).threshold(), f32::INFINITY);
     assert_eq!(SHOP.similar("teapot", usize::MAX).unwrap().len(), 7);
+}
+
+/// `days_since` and `plus_days` are defined for every timestamp: the day difference of the two
+/// ends of the `i64` range used to overflow, and moves past either end now saturate.
+#[test]
+fn timestamp_arithmetic_at_the_ends_of_the_range() {
+    let (min, max) = (Timestamp(i64::MIN), Timestamp(i64::MAX));
+    let span = u64::MAX as f64 / 86_400.0;
+    assert_eq!(max.days_since(min), span);
+    assert_eq!(min.days_since(max), -span);
+    assert_eq!(Timestamp(0).days_since(min), 2f64.powi(63) / 86_400.0);
+    assert_eq!(max.plus_days(1.0), max);
+    assert_eq!(min.plus_days(-1.0), min);
+    assert_eq!(Timestamp(5).plus_days(f64::INFINITY), max);
+    assert_eq!(Timestamp(5).plus_days(f64::NEG_INFINITY), min);
+    assert_eq!(Timestamp(5).plus_days(f64::NAN), Timestamp(5));
+    assert_eq!(Timestamp(0).plus_days(1.5), Timestamp(129_600));
+}
+
+/// Profiles as of a far date of a customer who bought at the start of the `i64` range: the
+/// favourite-product decay measured the age with an overflowing subtraction.
+#[test]
+fn profiles_span_the_whole_timestamp_range() {
+    let mut e = Engine::new(tiny());
+    e.record_purchase(&purchase("ann", "mug", i64::MIN, None))
+        .unwrap();
+    e.record_purchase(&purchase("bob", "mug", i64::MAX, None))
+        .unwrap();
+    for as_of in [i64::MIN, -1, 0, 253_402_300_799, i64::MAX] {
+        check_profiles(&e, Timestamp(as_of));
+    }
+    let p = e.profiles(Timestamp(i64::MAX)).unwrap();
+    let ann = p.by_id("ann").unwrap();
+    assert_eq!(
+        ann.days_since_last_purchase,
+        Some(u64::MAX as f64 / 86_400.0)
+    );
+    assert_eq!(ann.favourite_products, vec![(0, 0.0)]);
+}
+
+/// Training with a purchase at the start of the `i64` range: the popularity window's start
+/// (30 days before the latest purchase) used to overflow.
+#[test]
+fn training_with_purchases_at_the_ends_of_the_range() {
+    let mut e = Engine::new(tiny());
+    e.record_purchase(&purchase("ann", "mug", i64::MIN, None))
+        .unwrap();
+    e.train().unwrap();
+    let r = e.recommend("nobody", &RecommendOptions::default()).unwrap();
+    assert!(r.fallback);
+    assert_eq!(r.items.len(), 1);
+    // a negative window reaches past the latest purchase: empty, so all history counts
+    let mut e = Engine::new(EngineConfig {
+        popularity_window_days: -1e300,
+        ..tiny()
+    });
+    e.record_purchase(&purchase("ann", "mug", T0, None))
+        .unwrap();
+    e.train().unwrap();
+    let r = e.recommend("nobody", &RecommendOptions::default()).unwrap();
+    assert_eq!((r.items.len(), r.items[0].score), (1, 1.0));
 }
