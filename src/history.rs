@@ -179,9 +179,9 @@ impl History {
 
     /// Records one purchase line.
     ///
-    /// Errors on an empty id, a non-positive or non-finite quantity, or a negative or non-finite
-    /// price; nothing is stored then. An exact repeat of a stored line returns
-    /// [`Recorded::Duplicate`] and is not stored again.
+    /// Errors on an empty id, a non-positive or non-finite quantity, a negative or non-finite
+    /// price, or a quantity × price that overflows to infinity; nothing is stored then. An exact
+    /// repeat of a stored line returns [`Recorded::Duplicate`] and is not stored again.
     pub fn record(&mut self, p: &Purchase) -> Result<Recorded> {
         if p.customer.is_empty() {
             return Err(Error::InvalidArgument("empty customer id".into()));
@@ -197,6 +197,8 @@ impl History {
             });
         }
         check_weight("unit price", p.unit_price)?;
+        // the line's amount feeds spend totals: one that overflows would make them infinite
+        check_weight("amount (quantity × unit price)", p.quantity * p.unit_price)?;
         let customer = self.customer_index_or_add(&p.customer);
         let product = self.catalog.intern(&p.product);
         let order = match &p.order {

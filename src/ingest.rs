@@ -11,8 +11,9 @@
 //! fails, in this order:
 //!
 //! 1. **unparsable** — wrong number of fields (compared with the header), invalid UTF-8 in a
-//!    mapped column, a timestamp [`Timestamp::parse`] rejects, or a quantity / unit price that is
-//!    not a finite decimal number. In strict mode the first such row stops the read with
+//!    mapped column, a timestamp [`Timestamp::parse`] rejects, a quantity / unit price that is
+//!    not a finite decimal number, or a quantity × unit price too large for a finite line amount
+//!    (which [`History::record`] refuses). In strict mode the first such row stops the read with
 //!    [`Error::BadRow`]; otherwise it is counted and its line number kept (the first
 //!    [`MAX_RECORDED_LINES`]).
 //! 2. **missing customer** — empty customer id (after trimming).
@@ -548,6 +549,12 @@ fn parse_row<'r>(
         Some(i) => number(record, i, "unit price")?,
         None => 0.0,
     };
+    if !(purchase.quantity * purchase.unit_price).is_finite() {
+        return Err(format!(
+            "quantity × unit price overflows: {} × {}",
+            purchase.quantity, purchase.unit_price
+        ));
+    }
     if let (Some(i), Some(order)) = (cols.order, purchase.order.as_mut()) {
         set(order, text(record, i, "order")?);
     }

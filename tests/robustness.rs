@@ -11,14 +11,17 @@
 use rapport::als::AlsConfig;
 use rapport::greeting::Engagement;
 use rapport::{
-    Channel, CustomerInfo, Engine, EngineConfig, Product, Purchase, RecommendOptions, Score,
-    Timestamp,
+    Channel, CustomerInfo, Engine, EngineConfig, Error, History, IngestOptions, IngestReport,
+    Product, Purchase, RecommendOptions, Score, Timestamp, read_csv,
 };
 use std::sync::LazyLock;
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 // ---------------------------------------------------------------------------------------------
+
+const HEADER: &str =
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country";
 
 /// A tiny, fast model configuration.
 fn tiny() -> EngineConfig {
@@ -94,6 +97,12 @@ fn small_shop() -> Engine {
 }
 
 static SHOP: LazyLock<Engine> = LazyLock::new(small_shop);
+
+fn read_all(bytes: &[u8], options: &IngestOptions) -> (rapport::Result<IngestReport>, History) {
+    let mut h = History::new();
+    let r = read_csv(bytes, options, &mut h);
+    (r, h)
+}
 
 fn check_profiles(e: &Engine, as_of: Timestamp) {
     let profiles = match e.profiles(as_of) {
@@ -200,4 +209,40 @@ fn training_with_purchases_at_the_ends_of_the_range() {
     e.train().unwrap();
     let r = e.recommend("nobody", &RecommendOptions::default()).unwrap();
     assert_eq!((r.items.len(), r.items[0].score), (1, 1.0));
+}
+
+/// A line whose quantity × price overflows to infinity is refused, by `record_purchase` with a
+/// typed error and by the CSV reader as an unparsable row; it used to be stored and made the
+/// customer's spend infinite.
+#[test]
+fn overflowing_line_amounts_are_refused() {
+    let mut e = Engine::new(tiny());
+    let p = Purchase {
+        quantity: 1e200,
+        unit_price: 1e200,
+        ..purchase("ann", "mug", T0, None)
+    };
+    assert!(matches!(
+        e.record_purchase(&p),
+        Err(Error::InvalidWeight { value, .. }) if value == f64::INFINITY
+    ));
+    assert!(e.history().lines().is_empty());
+    assert!(e.history().customers().is_empty(), "nothing stored");
+    let text = format!(
+        "{HEADER}\n536365,85123A,HEART,1e200,12/1/2010 8:26,1e200,17850,UK\n\
+         536366,71053,LANTERN,6,12/1/2010 8:28,3.39,17850,UK\n"
+    );
+    let (r, h) = read_all(text.as_bytes(), &IngestOptions::online_retail());
+    let r = r.unwrap();
+    assert_eq!((r.rows_read, r.kept, r.unparsable), (2, 1, 1));
+    assert_eq!(r.unparsable_lines, vec![2]);
+    assert_eq!(h.lines().len(), 1);
+    let strict = IngestOptions {
+        strict: true,
+        ..IngestOptions::online_retail()
+    };
+    assert!(matches!(
+        read_all(text.as_bytes(), &strict).0,
+        Err(Error::BadRow { line: 2, .. })
+    ));
 }
