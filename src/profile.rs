@@ -365,7 +365,9 @@ impl Profiles {
                             Some(g) => g.population_mean().unwrap_or(b.day_value),
                             None => b.day_value,
                         };
-                        (n, n * value)
+                        // no expected purchase is worth nothing, even when the spend per
+                        // day overflowed to infinity (0 · ∞ would be NaN)
+                        (n, if n > 0.0 { n * value } else { 0.0 })
                     }
                 };
                 let days_since = b.last.map(|l| as_of.days_since(l));

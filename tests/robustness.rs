@@ -246,3 +246,24 @@ fn overflowing_line_amounts_are_refused() {
         Err(Error::BadRow { line: 2, .. })
     ));
 }
+
+/// Spend totals that overflow over several lines leave expected values at 0 for a customer
+/// with no expected purchase, not NaN (0 × ∞).
+#[test]
+fn overflowing_spend_totals_give_no_nan_in_profiles() {
+    let mut e = Engine::new(tiny());
+    for product in ["mug", "tea"] {
+        e.record_purchase(&Purchase {
+            quantity: 1e154,
+            unit_price: 1e154,
+            ..purchase("ann", product, T0, Some("o1"))
+        })
+        .unwrap();
+    }
+    let p = e.profiles(Timestamp(T0 + DAY)).unwrap();
+    let ann = p.by_id("ann").unwrap();
+    assert_eq!(ann.total_spend, f64::INFINITY);
+    assert_eq!(ann.expected_orders_12m, 0.0);
+    assert_eq!(ann.expected_value_12m, 0.0);
+    check_profiles(&e, Timestamp(T0 + DAY));
+}
