@@ -686,15 +686,30 @@ impl Greetings {
         }
         let catalog = history.catalog();
         let (n, index) = &self.by_category;
-        if *n == catalog.len()
-            && (index.len() != catalog.category_count()
-                || index.iter().flatten().any(|&i| i as usize >= catalog.len()))
-        {
-            return Err(corrupted(
-                "the category index does not match the catalog".into(),
-            ));
+        if *n == catalog.len() {
+            if index.iter().flatten().any(|&i| i as usize >= catalog.len()) {
+                return Err(corrupted(
+                    "the category index does not match the catalog".into(),
+                ));
+            }
+            if index.len() != catalog.category_count() {
+                // built before a product changed category: stale, not corrupted
+                self.catalog_changed();
+            }
         }
         Ok(())
+    }
+
+    /// Forgets the category index of [`Engine::refresh_greetings`]: the catalog's categories
+    /// may have changed. Greetings scan the catalog until the next refresh rebuilds it.
+    pub(crate) fn catalog_changed(&mut self) {
+        self.by_category = (0, Vec::new());
+    }
+
+    /// The category index, when it was built for this catalog.
+    fn category_index(&self, catalog: &crate::catalog::Catalog) -> Option<&[Vec<u32>]> {
+        let (n, index) = &self.by_category;
+        (*n == catalog.len() && index.len() == catalog.category_count()).then_some(index)
     }
 
     fn find(&self, id: &str) -> Option<usize> {
@@ -1561,7 +1576,7 @@ fn top_products(
         Scope::Category(ref cat) => std::slice::from_ref(cat),
         Scope::LastOrder => &c.last_order_categories,
     };
-    let index = (g.by_category.0 == catalog.len()).then_some(&g.by_category.1);
+    let index = g.category_index(catalog);
     if cats.is_empty() {
         (0..n).for_each(consider);
     } else if let Some(index) = index {

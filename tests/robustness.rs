@@ -9,7 +9,7 @@
 //! overflow is checked).
 
 use rapport::als::AlsConfig;
-use rapport::greeting::Engagement;
+use rapport::greeting::{Engagement, Variant};
 use rapport::{
     Channel, CustomerInfo, Engine, EngineConfig, Error, History, IngestOptions, IngestReport,
     Product, Purchase, RecommendOptions, Score, Timestamp, read_csv,
@@ -266,4 +266,47 @@ fn overflowing_spend_totals_give_no_nan_in_profiles() {
     assert_eq!(ann.expected_orders_12m, 0.0);
     assert_eq!(ann.expected_value_12m, 0.0);
     check_profiles(&e, Timestamp(T0 + DAY));
+}
+
+/// A product moved to another category after `refresh_greetings`: the engine used to save but
+/// not load again (its category index no longer matched the catalog: `Corrupted`), and
+/// greetings looked the new category up in the stale index and found no product.
+#[test]
+fn category_changes_after_refreshing_greetings() {
+    let mut e = small_shop();
+    e.upsert_product(Product {
+        category: Some("kitchen".into()),
+        ..Product::bare("teapot")
+    })
+    .unwrap();
+    e.add_greeting_variant(Variant {
+        id: "kitchen".into(),
+        template: "New in the kitchen: {product}".into(),
+        category: Some("kitchen".into()),
+        boost: 10.0,
+        ..Variant::default()
+    })
+    .unwrap();
+    let at = Timestamp(T0 + 70 * DAY);
+    let g = e.greet("c8", Channel::InStore, at).unwrap();
+    assert_eq!(
+        (g.variant.as_str(), g.products.as_slice()),
+        ("kitchen", &["teapot".to_owned()][..])
+    );
+    let back = Engine::from_bytes(&e.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.greet("c8", Channel::InStore, at).unwrap(), g);
+    // a file saved with the stale index loads too, and greets the same once refreshed
+    let mut stale = small_shop();
+    stale.history_mut();
+    stale.refresh_greetings(Timestamp(T0 + 60 * DAY)).unwrap();
+    let mut moved = stale.clone();
+    moved
+        .history_mut()
+        .catalog_mut()
+        .upsert(Product {
+            category: Some("kitchen".into()),
+            ..Product::bare("teapot")
+        })
+        .unwrap();
+    assert!(Engine::from_bytes(&moved.to_bytes().unwrap()).is_ok());
 }
