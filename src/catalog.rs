@@ -86,6 +86,45 @@ impl Catalog {
         Ok(i)
     }
 
+    /// Checks a catalog read back from bytes: one entry per product id, category indices in
+    /// range, the out-of-stock count right and prices finite and non-negative, as
+    /// [`Catalog::upsert`] keeps them; else [`Error::Corrupted`].
+    pub(crate) fn check(&self) -> Result<()> {
+        let corrupted = |m: String| Err(Error::Corrupted(format!("catalog: {m}")));
+        if self.entries.len() != self.ids.len() {
+            return corrupted(format!(
+                "{} entries for {} product ids",
+                self.entries.len(),
+                self.ids.len()
+            ));
+        }
+        let categories = self.categories.len();
+        if let Some(c) = self
+            .entries
+            .iter()
+            .filter_map(|e| e.category)
+            .find(|&c| c as usize >= categories)
+        {
+            return corrupted(format!("category {c} of {categories}"));
+        }
+        let out = self.entries.iter().filter(|e| !e.in_stock).count();
+        if out != self.out_of_stock {
+            return corrupted(format!(
+                "{out} products out of stock, counted as {}",
+                self.out_of_stock
+            ));
+        }
+        if let Some(p) = self
+            .entries
+            .iter()
+            .filter_map(|e| e.price)
+            .find(|p| !(p.is_finite() && *p >= 0.0))
+        {
+            return corrupted(format!("price {p}"));
+        }
+        Ok(())
+    }
+
     /// Index of a product id, adding a bare entry when it is new (products seen only in purchases).
     pub fn intern(&mut self, id: &str) -> u32 {
         let i = self.ids.intern(id);

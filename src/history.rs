@@ -154,10 +154,31 @@ impl History {
         Self::default()
     }
 
-    /// Rebuilds the derived indexes after deserialisation.
+    /// Checks a history read back from bytes (the catalog, one attribute record per customer,
+    /// lines that [`History::record`] would have stored) and rebuilds the derived indexes.
     pub(crate) fn rebuild(&mut self) -> Result<()> {
+        self.catalog.check()?;
         let (customers, products, orders) =
             (self.customers.len(), self.catalog.len(), self.orders.len());
+        if self.infos.len() != customers {
+            return Err(Error::Corrupted(format!(
+                "{} customer records for {customers} customer ids",
+                self.infos.len()
+            )));
+        }
+        if let Some(l) = self.lines.iter().find(|l| {
+            let recordable = l.quantity.is_finite()
+                && l.quantity > 0.0
+                && l.unit_price.is_finite()
+                && l.unit_price >= 0.0
+                && l.amount().is_finite();
+            !recordable
+        }) {
+            return Err(Error::Corrupted(format!(
+                "a purchase line of quantity {} at unit price {}",
+                l.quantity, l.unit_price
+            )));
+        }
         if let Some(l) = self.lines.iter().find(|l| {
             l.customer as usize >= customers
                 || l.product as usize >= products

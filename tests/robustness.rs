@@ -310,3 +310,62 @@ fn category_changes_after_refreshing_greetings() {
         .unwrap();
     assert!(Engine::from_bytes(&moved.to_bytes().unwrap()).is_ok());
 }
+
+/// Well-formed model files (valid envelope and checksum) whose catalog or customer records do
+/// not fit together are `Corrupted`: they used to load, then panic at the first lookup (a
+/// category index past the categories in `Catalog::product`, a product id without an entry in
+/// `set_in_stock`, customer ids without attribute records in `greet`) or underflow the
+/// out-of-stock count in `set_in_stock`, and lines with a negative quantity gave negative
+/// units in profiles.
+#[test]
+fn model_files_whose_catalog_or_customers_do_not_fit_are_corrupted() {
+    let good = serde_json::to_value(&*SHOP).unwrap();
+    let reload = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = good.clone();
+        edit(&mut v);
+        let e: Engine = serde_json::from_value(v).expect("an engine's serde form");
+        Engine::from_bytes(&e.to_bytes().unwrap())
+    };
+    assert!(reload(&|_| ()).is_ok());
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "a category index past the categories",
+            Box::new(|v| v["history"]["catalog"]["entries"][0]["category"] = 99.into()),
+        ),
+        (
+            "a product id without an entry",
+            Box::new(|v| {
+                v["history"]["catalog"]["ids"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push("ghost".into());
+            }),
+        ),
+        (
+            "an out-of-stock count that does not match",
+            Box::new(|v| v["history"]["catalog"]["out_of_stock"] = 3.into()),
+        ),
+        (
+            "a negative price",
+            Box::new(|v| v["history"]["catalog"]["entries"][0]["price"] = (-1.0).into()),
+        ),
+        (
+            "customer ids without attribute records",
+            Box::new(|v| {
+                v["history"]["infos"].as_array_mut().unwrap().pop();
+            }),
+        ),
+        (
+            "a line with a negative quantity",
+            Box::new(|v| v["history"]["lines"][0]["quantity"] = (-2.0).into()),
+        ),
+    ];
+    for (what, edit) in cases {
+        assert!(
+            matches!(reload(&*edit), Err(Error::Corrupted(_))),
+            "{what}: {:?}",
+            reload(&*edit).map(|_| ())
+        );
+    }
+}
