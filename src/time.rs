@@ -36,6 +36,7 @@ impl Timestamp {
 
     /// Parses `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DDTHH:MM:SS`, `YYYY-MM-DD HH:MM`, `YYYY-MM-DD`,
     /// and the original Online Retail `M/D/YYYY H:MM`. Trailing `Z` is accepted; other zones are not.
+    /// The year has four digits: `12/1/10` is `None`, not a date in the year 10.
     ///
     /// ```
     /// use rapport::Timestamp;
@@ -54,7 +55,7 @@ impl Timestamp {
             let mut it = date.split('/');
             let month = num(it.next()?)?;
             let day = num(it.next()?)?;
-            let year = num(it.next()?)? as i32;
+            let year = year(it.next()?)?;
             if it.next().is_some() {
                 return None;
             }
@@ -69,7 +70,7 @@ impl Timestamp {
             None => (s, None),
         };
         let mut it = date.split('-');
-        let year = num(it.next()?)? as i32;
+        let year = year(it.next()?)?;
         let month = num(it.next()?)?;
         let day = num(it.next()?)?;
         if it.next().is_some() {
@@ -100,6 +101,15 @@ impl Timestamp {
     pub fn hour(self) -> u32 {
         (self.0.rem_euclid(DAY) / 3600) as u32
     }
+}
+
+/// A year of exactly four digits: a two-digit year (`12/1/10`) would otherwise read as the
+/// year 10.
+fn year(s: &str) -> Option<i32> {
+    if s.len() != 4 {
+        return None;
+    }
+    num(s).map(|y| y as i32)
 }
 
 fn num(s: &str) -> Option<u32> {

@@ -369,3 +369,35 @@ fn model_files_whose_catalog_or_customers_do_not_fit_are_corrupted() {
         );
     }
 }
+
+/// A two-digit year is not a date: `12/1/10 8:26` used to parse as 1 December of the year 10
+/// and was silently kept by the CSV reader, even in strict mode.
+#[test]
+fn two_digit_years_are_not_dates() {
+    for bad in [
+        "12/1/10 8:26",
+        "1/4/11",
+        "10-12-01 08:26:00",
+        "210-12-01",
+        "12/1/02010 8:26",
+    ] {
+        assert_eq!(Timestamp::parse(bad), None, "{bad}");
+    }
+    assert_eq!(
+        Timestamp::parse("12/1/0010 8:26"),
+        Timestamp::from_ymd_hms(10, 12, 1, 8, 26, 0)
+    );
+    let text = format!("{HEADER}\n536365,85123A,HEART,6,12/1/10 8:26,2.55,17850,UK\n");
+    let (r, h) = read_all(text.as_bytes(), &IngestOptions::online_retail());
+    let r = r.unwrap();
+    assert_eq!((r.rows_read, r.kept, r.unparsable), (1, 0, 1));
+    assert!(h.lines().is_empty());
+    let strict = IngestOptions {
+        strict: true,
+        ..IngestOptions::online_retail()
+    };
+    assert!(matches!(
+        read_all(text.as_bytes(), &strict).0,
+        Err(Error::BadRow { line: 2, .. })
+    ));
+}
