@@ -518,12 +518,12 @@ fn ln_hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<(f64, f64)> {
             term /= RESCALE;
             ln_scale += RESCALE.ln();
         }
-        let rho = ratio.abs().max(z);
-        if term == 0.0
-            || (nf + 1.0 > c.abs()
-                && rho < 1.0
-                && term.abs() * rho / (1.0 - rho) <= 1e-16 * sum.abs())
-        {
+        let rho = tail_ratio_bound(a, b, c, z, nf).unwrap_or(if nf + 1.0 > c.abs() {
+            ratio.abs().max(z)
+        } else {
+            f64::INFINITY
+        });
+        if term == 0.0 || (rho < 1.0 && term.abs() * rho / (1.0 - rho) <= 1e-16 * sum.abs()) {
             if sum == 0.0 {
                 return None;
             }
@@ -531,6 +531,24 @@ fn ln_hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<(f64, f64)> {
         }
     }
     None
+}
+
+/// A bound on every later term ratio of the ₂F₁ series once term `n` is summed, when `a + m`,
+/// `b + m` and `c + m` are positive for all later `m`; `None` otherwise.
+///
+/// The ratio of term `m + 1` to term `m` is `z · (a+m)(b+m) / ((c+m)(1+m))`. Split into two
+/// factors of the form `(p+m)/(q+m)` with `p + m, q + m > 0`, each moves monotonically towards 1
+/// as `m` grows, so it never exceeds `max(its value at m = n + 1, 1)`. Both ways of pairing the
+/// numerators with the denominators give a valid bound; the smaller is returned. Unlike the
+/// generic test this bounds the tail long before `m` passes `|c|`, which matters for the huge
+/// `c` of a fitted BG/NBD model with almost no dropout (a and b in the millions).
+fn tail_ratio_bound(a: f64, b: f64, c: f64, z: f64, n: f64) -> Option<f64> {
+    let m = n + 1.0;
+    if !(a + m > 0.0 && b + m > 0.0 && c + m > 0.0) {
+        return None;
+    }
+    let g = |p: f64, q: f64| ((p + m) / (q + m)).max(1.0);
+    Some(z * (g(a, 1.0) * g(b, c)).min(g(a, c) * g(b, 1.0)))
 }
 
 /// Minimises `f` with the Nelder–Mead simplex method (reflection 1, expansion 2, contraction ½,

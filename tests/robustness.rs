@@ -138,6 +138,34 @@ fn check_profiles(e: &Engine, as_of: Timestamp) {
     }
 }
 
+/// 40 customers buying every 3 to 12 days for a year: enough for the BG/NBD and Gamma-Gamma fits.
+fn modelled_base() -> Engine {
+    let mut e = Engine::new(tiny());
+    for c in 0..40i64 {
+        let gap = 3 + c % 10;
+        let mut t = T0 + c * 3_600;
+        let mut n = 0;
+        while t < T0 + (100 + 7 * c) * DAY && n < 1 + c % 7 {
+            let p = purchase(
+                &format!("b{c}"),
+                &format!("{}", 20_000 + (c * 7 + n) % 13),
+                t,
+                None,
+            );
+            e.record_purchase(&Purchase {
+                unit_price: 1.0 + (c % 5) as f64,
+                ..p
+            })
+            .unwrap();
+            t += gap * DAY;
+            n += 1;
+        }
+    }
+    e
+}
+
+static BASE: LazyLock<Engine> = LazyLock::new(modelled_base);
+
 // ---------------------------------------------------------------------------------------------
 // Regressions: each problem the properties above found, as a minimal deterministic test
 // ---------------------------------------------------------------------------------------------
@@ -400,4 +428,42 @@ fn two_digit_years_are_not_dates() {
         read_all(text.as_bytes(), &strict).0,
         Err(Error::BadRow { line: 2, .. })
     ));
+}
+
+/// BG/NBD expected purchases of a fitted model with huge Beta parameters (a base where each
+/// repeat purchase is followed by dropout with an almost fixed probability): the ₂F₁ series
+/// could only stop after |c| ≈ 1.5e7 terms, gave up at 100 000 and returned NaN, which profiles
+/// passed on as `expected_orders_12m` and `expected_value_12m` of single-purchase customers.
+#[test]
+fn expected_purchases_with_huge_beta_parameters() {
+    use rapport::clv::{BgNbd, RfmSummary};
+    let m = BgNbd {
+        r: 0.829_540_489_202_609_6,
+        alpha: 7.086_081_884_667_513,
+        a: 4_424_015.927_168_623,
+        b: 10_615_379.799_317_546,
+    };
+    // references: the same formula with the series summed directly at 40 digits (mpmath)
+    for (t, want) in [
+        (0.0, 3.061_317_093_172_419_2),
+        (1.0, 3.024_893_233_212_427),
+        (50.0, 1.986_218_261_480_031_6),
+        (143.0, 1.226_780_157_681_071_4),
+        (200.0, 0.995_521_999_742_903),
+    ] {
+        let got = m.expected_purchases(365.0, &RfmSummary::new(0.0, 0.0, t));
+        assert!(
+            (got - want).abs() <= 1e-12 * want,
+            "T = {t}: {got} vs {want}"
+        );
+    }
+    // the profile that showed it: a base fitted to such parameters and one single-purchase
+    // customer
+    let mut e = BASE.clone();
+    e.record_purchase(&purchase("once", "20001", 1_304_899_200, None))
+        .unwrap();
+    check_profiles(&e, Timestamp(T0 + 200 * DAY));
+    let p = e.profiles(Timestamp(T0 + 200 * DAY)).unwrap();
+    assert!(p.bg_nbd.is_some());
+    assert!(p.by_id("once").unwrap().expected_orders_12m > 0.0);
 }
