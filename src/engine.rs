@@ -419,7 +419,9 @@ impl Engine {
 
     /// Records a purchase and folds the customer's vector in again from their whole history, so
     /// the next recommendation reflects it without retraining. Works for new customers too.
-    /// Before training it only records.
+    /// Before training it only records. A purchase that is refused is not recorded; should the
+    /// fold-in itself fail (a model whose factors give no solvable system), the purchase stays
+    /// recorded, the error is returned and [`Engine::refresh_customer`] can retry.
     pub fn observe(&mut self, purchase: &Purchase) -> Result<Recorded> {
         let r = self.history.record(purchase)?;
         if self.model.is_some() {

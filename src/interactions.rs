@@ -29,8 +29,8 @@ pub struct Interactions {
 
 impl Interactions {
     /// Builds the matrix from triples. Repeated (user, item) pairs are summed; zero weights are
-    /// dropped (they carry no evidence). Errors on NaN, infinite or negative weights and on
-    /// indices outside `rows × cols`.
+    /// dropped (they carry no evidence). Errors on NaN, infinite or negative weights, on
+    /// indices outside `rows × cols`, and on `rows` or `cols` beyond what a `u32` index reaches.
     ///
     /// ```
     /// use rapport::interactions::{Interactions, Triple};
@@ -43,6 +43,13 @@ impl Interactions {
     /// assert_eq!(m.nnz(), 2);
     /// ```
     pub fn from_triples(rows: usize, cols: usize, triples: &[Triple]) -> Result<Self> {
+        // u32 indices reach 2³² rows and columns (and `rows + 1` must fit a 32-bit usize)
+        let fits = |n: usize| n as u64 <= 1 << 32 && n < usize::MAX;
+        if !(fits(rows) && fits(cols)) {
+            return Err(Error::InvalidArgument(format!(
+                "a {rows} × {cols} matrix: indices are u32, so at most 2^32 rows and columns"
+            )));
+        }
         let mut counts = vec![0usize; rows + 1];
         for t in triples {
             check_weight("weight", t.weight as f64)?;
@@ -224,6 +231,23 @@ mod tests {
         assert_eq!(tr.row(1), (&[0u32, 2][..], &[1.0f32, 5.0][..]));
         assert_eq!(tr.transpose(), m);
         assert_eq!(m.column_counts(), vec![0, 2, 0, 1]);
+    }
+
+    #[test]
+    fn rejects_shapes_beyond_u32_indices() {
+        for (rows, cols) in [(usize::MAX, 1), (1, usize::MAX)] {
+            assert!(matches!(
+                Interactions::from_triples(rows, cols, &[]),
+                Err(Error::InvalidArgument(_))
+            ));
+        }
+        #[cfg(target_pointer_width = "64")]
+        assert!(matches!(
+            Interactions::from_triples((1 << 32) + 1, 1, &[]),
+            Err(Error::InvalidArgument(_))
+        ));
+        let m = Interactions::from_triples(3, 1 << 20, &[t(2, (1 << 20) - 1, 1.0)]).unwrap();
+        assert_eq!((m.rows(), m.cols(), m.nnz()), (3, 1 << 20, 1));
     }
 
     #[test]
