@@ -104,7 +104,7 @@ impl Neighbours {
     /// product out of range or without co-buyers).
     pub fn of(&self, item: u32) -> (&[u32], &[f32]) {
         let i = item as usize;
-        if i + 1 >= self.offsets.len() {
+        if i >= self.len() {
             return (&[], &[]);
         }
         let (a, b) = (self.offsets[i], self.offsets[i + 1]);
