@@ -215,9 +215,15 @@ pub enum Period {
 }
 
 impl Period {
-    /// Period number of a timestamp (months or quarters since year 0).
+    /// Period number of a timestamp (months or quarters since year 0). Timestamps beyond the
+    /// calendar's range (about ±262,000 years) fall in its first or last month, so they keep
+    /// their order instead of landing in 1970.
     fn index(self, t: Timestamp) -> i64 {
-        let dt = chrono::DateTime::from_timestamp(t.0, 0).unwrap_or_default();
+        let dt = chrono::DateTime::from_timestamp(t.0, 0).unwrap_or(if t.0 < 0 {
+            chrono::DateTime::<chrono::Utc>::MIN_UTC
+        } else {
+            chrono::DateTime::<chrono::Utc>::MAX_UTC
+        });
         let m = dt.year() as i64 * 12 + dt.month0() as i64;
         match self {
             Period::Month => m,
@@ -463,6 +469,43 @@ mod tests {
         assert!(Score::Nps(6).is_poor() && !Score::Nps(7).is_poor());
         assert!(Score::Ces(5).is_poor() && !Score::Ces(4).is_poor());
         assert!(!log.is_poor("nobody", day("2024-03-01")));
+    }
+
+    #[test]
+    fn timestamps_beyond_the_calendar_keep_their_order() {
+        let mut h = History::new();
+        for t in [
+            Timestamp(i64::MIN),
+            day("2024-01-03"),
+            day("2024-02-03"),
+            Timestamp(i64::MAX),
+        ] {
+            h.record(&Purchase {
+                customer: "a".into(),
+                product: "p".into(),
+                timestamp: t,
+                quantity: 1.0,
+                unit_price: 1.0,
+                order: None,
+            })
+            .unwrap();
+        }
+        let r = report(&h, &FeedbackLog::default(), Period::Month, None).unwrap();
+        let got: Vec<(&str, usize, usize)> = r
+            .retention
+            .iter()
+            .map(|p| (p.period.as_str(), p.active, p.retained))
+            .collect();
+        // the earliest month first (not 1970-01), then January (retained in February), then
+        // February (its successor is the latest month, with no purchase next to it)
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(
+            got[0].0.starts_with('-') && got[0].1 == 1 && got[0].2 == 0,
+            "{got:?}"
+        );
+        assert_eq!(&got[1..], &[("2024-01", 1, 1), ("2024-02", 1, 0)]);
+        assert!(r.retention[0].start < r.retention[1].start);
+        assert!(r.retention.iter().all(|p| !p.period.starts_with("1970")));
     }
 
     #[test]
