@@ -481,7 +481,6 @@ impl Engine {
     ) -> Result<Vec<Recommendations>> {
         let rec = &self.model()?.recommender;
         let factors = rec.factors();
-        rec.prepare();
         let Some(shared) = self.shared_filter(options, factors.item_count()) else {
             return Ok(customers
                 .iter()

@@ -53,15 +53,13 @@ impl Recommender {
             .into_iter()
             .map(|c| c as f32)
             .collect();
-        let rec = Recommender {
+        Ok(Recommender {
             factors,
             seen: matrix.clone(),
             popularity,
             blend: Blend::default(),
             neighbours: OnceLock::new(),
-        };
-        rec.prepare();
-        Ok(rec)
+        })
     }
 
     /// The co-purchase re-rank settings.
@@ -70,7 +68,8 @@ impl Recommender {
     }
 
     /// Replaces the re-rank settings ([`Error::InvalidConfig`] when out of range; nothing
-    /// changes then). A new neighbour count rebuilds the table on next use.
+    /// changes then) and builds the neighbour table now when the re-rank is on (again for a
+    /// new neighbour count).
     pub fn set_blend(&mut self, blend: Blend) -> Result<()> {
         blend.validate()?;
         if blend.neighbours != self.blend.neighbours {
@@ -87,22 +86,23 @@ impl Recommender {
             .get_or_init(|| Neighbours::from_interactions(&self.seen, self.blend.neighbours))
     }
 
-    /// Builds the neighbour table now if the re-rank will need it. Training and
-    /// [`Recommender::set_blend`] do this; a recommender read back from bytes builds it on
-    /// first use, or here (before sharing it between threads, so that no worker waits on
-    /// another's first use).
+    /// Builds the neighbour table now if the re-rank will need it. [`Recommender::set_blend`]
+    /// does this (training leaves the re-rank off); a recommender read back from bytes builds
+    /// it on first use, or here (before sharing it between threads, so that no worker waits
+    /// on another's first use).
     pub fn prepare(&self) {
         if self.blend.weight > 0.0 {
             self.neighbours();
         }
     }
 
-    /// `scored` (the best factor scores, `pool_for(k)` of them when re-ranking applies)
-    /// re-ranked for a customer owning `owned`, cut to `k`.
-    fn finish(&self, scored: Vec<Scored>, owned: &[u32], k: usize) -> Vec<Scored> {
+    /// `scored` (the best factor scores, [`Recommender::depth`] of them) re-ranked for a
+    /// customer owning `owned` when the re-rank applies, cut to `k`.
+    fn finish(&self, mut scored: Vec<Scored>, owned: &[u32], k: usize) -> Vec<Scored> {
         if self.blend.applies(owned) {
             self.blend.rerank(scored, owned, self.neighbours(), k)
         } else {
+            scored.truncate(k);
             scored
         }
     }
@@ -307,14 +307,7 @@ impl Recommender {
                 .top_k_items_many(&queries, depth, &refs)
                 .into_iter()
                 .zip(owned)
-                .map(|(mut s, owned)| {
-                    if self.blend.applies(owned) {
-                        self.finish(s, owned, k)
-                    } else {
-                        s.truncate(k);
-                        s
-                    }
-                })
+                .map(|(s, owned)| self.finish(s, owned, k))
                 .collect::<Vec<_>>()
         } else {
             asked

@@ -787,13 +787,20 @@ fn purchase_strategy() -> impl Strategy<Value = Purchase> {
         )
 }
 
-fn options_strategy() -> impl Strategy<Value = RecommendOptions> {
+/// Request options from strategies for `k`, the excluded ids, the candidate list and the
+/// category (both flags arbitrary).
+fn options_of(
+    k: impl Strategy<Value = usize>,
+    exclude: impl Strategy<Value = Vec<String>>,
+    candidates: impl Strategy<Value = Option<Vec<String>>>,
+    category: impl Strategy<Value = Option<String>>,
+) -> impl Strategy<Value = RecommendOptions> {
     (
-        weird_k(),
+        k,
         any::<bool>(),
-        proptest::collection::vec(weird_id(), 0..3),
-        proptest::option::of(proptest::collection::vec(weird_id(), 0..4)),
-        proptest::option::of(prop_oneof![Just("tea".to_owned()), weird_id()]),
+        exclude,
+        candidates,
+        category,
         any::<bool>(),
     )
         .prop_map(
@@ -808,6 +815,15 @@ fn options_strategy() -> impl Strategy<Value = RecommendOptions> {
                 }
             },
         )
+}
+
+fn options_strategy() -> impl Strategy<Value = RecommendOptions> {
+    options_of(
+        weird_k(),
+        proptest::collection::vec(weird_id(), 0..3),
+        proptest::option::of(proptest::collection::vec(weird_id(), 0..4)),
+        proptest::option::of(prop_oneof![Just("tea".to_owned()), weird_id()]),
+    )
 }
 
 fn score_strategy() -> impl Strategy<Value = Score> {
@@ -1210,7 +1226,7 @@ static BIG: LazyLock<Engine> = LazyLock::new(big_shop);
 
 fn big_options() -> impl Strategy<Value = RecommendOptions> {
     let id = prop_oneof![(0u32..2_200).prop_map(|p| format!("p{p}")), weird_id()];
-    (
+    options_of(
         prop_oneof![
             Just(0usize),
             Just(1),
@@ -1220,27 +1236,13 @@ fn big_options() -> impl Strategy<Value = RecommendOptions> {
             Just(usize::MAX),
             0usize..300
         ],
-        any::<bool>(),
         proptest::collection::vec(id.clone(), 0..20),
         proptest::option::of(proptest::collection::vec(id, 0..60)),
         proptest::option::of(prop_oneof![
             (0u32..11).prop_map(|g| format!("g{g}")),
             weird_id()
         ]),
-        any::<bool>(),
     )
-        .prop_map(
-            |(k, allow_repurchase, exclude, candidates, category, in_stock_only)| {
-                RecommendOptions {
-                    k,
-                    allow_repurchase,
-                    exclude,
-                    candidates,
-                    category,
-                    in_stock_only,
-                }
-            },
-        )
 }
 
 /// Reads an interaction table and trains on it: factors are finite, or a typed error.
