@@ -206,11 +206,26 @@ impl BgNbd {
             self.a
         };
         let (ha, hb, hc) = (r + x, b + x, a + b + x - 1.0);
+        let first = (a + b + x - 1.0) / (a - 1.0);
+        let denom = if x > 0.0 {
+            1.0 + a / (b + x - 1.0) * ((r + x) * ((alpha + t).ln() - (alpha + tx).ln())).exp()
+        } else {
+            1.0
+        };
+        // With positive series parameters every ₂F₁ term is positive, so the bracket below lies
+        // in [0, 1] and `first / denom` bounds the result. When that bound underflows (dropout
+        // after the last purchase is all but certain, as in fits at the optimiser's bounds) the
+        // answer is 0, even where the series is out of reach (r ≈ 10¹³ needs as many terms).
+        if ha > 0.0 && hb > 0.0 && hc > 0.0 && (first / denom).abs() < f64::MIN_POSITIVE {
+            return 0.0;
+        }
         let z = t_future / (alpha + t + t_future);
         let ln_1mz = -(t_future / (alpha + t)).ln_1p();
-        let hyp = ln_hyp2f1(ha, hb, hc, z).or_else(|| {
-            ln_hyp2f1(hc - ha, hc - hb, hc, z).map(|(l, s)| (l + (hc - ha - hb) * ln_1mz, s))
-        });
+        let hyp = ln_hyp2f1(ha, hb, hc, z)
+            .or_else(|| {
+                ln_hyp2f1(hc - ha, hc - hb, hc, z).map(|(l, s)| (l + (hc - ha - hb) * ln_1mz, s))
+            })
+            .or_else(|| ln_hyp2f1_near_one(ha, hb, hc, ln_1mz));
         let Some((ln_f, sign)) = hyp else {
             return f64::NAN;
         };
@@ -219,12 +234,6 @@ impl BgNbd {
             -y.exp_m1()
         } else {
             1.0 + y.exp()
-        };
-        let first = (a + b + x - 1.0) / (a - 1.0);
-        let denom = if x > 0.0 {
-            1.0 + a / (b + x - 1.0) * ((r + x) * ((alpha + t).ln() - (alpha + tx).ln())).exp()
-        } else {
-            1.0
         };
         (first * second / denom).max(0.0)
     }
@@ -533,6 +542,52 @@ fn ln_hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<(f64, f64)> {
     None
 }
 
+/// `ln |₂F₁(a, b; c; z)|` and its sign for `z` near 1, given `ln(1 − z)`, by the connection to
+/// series in `1 − z` (Abramowitz & Stegun 15.3.6):
+///
+/// `F(a,b;c;z) = Γ(c)Γ(c−a−b)/(Γ(c−a)Γ(c−b))·F(a,b;a+b−c+1;1−z)
+///             + (1−z)^(c−a−b)·Γ(c)Γ(a+b−c)/(Γ(a)Γ(b))·F(c−a,c−b;c−a−b+1;1−z)`.
+///
+/// Both series converge fast where the ones in `z` need millions of terms or cannot start
+/// (`z` rounded to 1, as in fits with a tiny `alpha`). `None` when `c − a − b` is within 1e-9 of
+/// an integer (the formula's Gamma functions have poles there) or a series fails.
+fn ln_hyp2f1_near_one(a: f64, b: f64, c: f64, ln_1mz: f64) -> Option<(f64, f64)> {
+    let s = c - a - b;
+    if !s.is_finite() || (s - s.round()).abs() < 1e-9 || !ln_1mz.is_finite() {
+        return None;
+    }
+    let w = ln_1mz.exp();
+    // ln |Γ(x)| and its sign; 1/Γ at a pole is 0, which `-inf` carries through `exp`.
+    let lg = |x: f64| {
+        let (l, sign) = libm::lgamma_r(x);
+        (l, if sign < 0 { -1.0 } else { 1.0 })
+    };
+    let (lc, sc) = lg(c);
+    let part = |gammas_up: [f64; 1], gammas_down: [f64; 2], series: Option<(f64, f64)>| {
+        let (lu, su) = lg(gammas_up[0]);
+        let (ld1, sd1) = lg(gammas_down[0]);
+        let (ld2, sd2) = lg(gammas_down[1]);
+        series.map(|(lf, sf)| (lc + lu - ld1 - ld2 + lf, sc * su * sd1 * sd2 * sf))
+    };
+    let first = part([s], [c - a, c - b], ln_hyp2f1(a, b, 1.0 - s, w))?;
+    let second = part([-s], [a, b], ln_hyp2f1(c - a, c - b, s + 1.0, w))
+        .map(|(l, sign)| (l + s * ln_1mz, sign))?;
+    // Signed log-sum-exp of the two parts.
+    let (hi, lo) = if first.0 >= second.0 {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    if !hi.0.is_finite() {
+        return None;
+    }
+    let sum = hi.1 + lo.1 * (lo.0 - hi.0).exp();
+    if sum == 0.0 || !sum.is_finite() {
+        return None;
+    }
+    Some((hi.0 + sum.abs().ln(), sum.signum()))
+}
+
 /// A bound on every later term ratio of the ₂F₁ series once term `n` is summed, when `a + m`,
 /// `b + m` and `c + m` are positive for all later `m`; `None` otherwise.
 ///
@@ -768,6 +823,35 @@ mod tests {
         assert!((s * l.exp() - 0.25).abs() < 1e-15);
         assert!(ln_hyp2f1(1.0, 1.0, -1.0, 0.5).is_none());
         assert!(ln_hyp2f1(1.0, 1.0, 2.0, 1.0).is_none());
+    }
+
+    #[test]
+    fn hyp2f1_near_one_matches_the_series() {
+        // Where both converge, the 1 − z connection agrees with the direct series, including
+        // negative c − a and parts of opposite sign.
+        for &(a, b, c) in &[
+            (1.5, 2.3, 4.1),
+            (0.3, 1.7, 2.5),
+            (1.03, 233.3, 310_262.2),
+            (2.0, 0.5, 1.2),
+        ] {
+            for z in [0.9, 0.99, 0.999] {
+                let direct = ln_hyp2f1(a, b, c, z).expect("direct");
+                let near = ln_hyp2f1_near_one(a, b, c, (-z).ln_1p()).expect("near");
+                assert_eq!(direct.1, near.1, "{a} {b} {c} {z}");
+                assert!(
+                    (direct.0 - near.0).abs() < 1e-9,
+                    "{a} {b} {c} {z}: {direct:?} {near:?}"
+                );
+            }
+        }
+        // ₂F₁(1, 1; 2; z) = −ln(1 − z)/z: c − a − b = 0 is a pole of the connection formula.
+        assert!(ln_hyp2f1_near_one(1.0, 1.0, 2.0, -3.0).is_none());
+        // At z rounded to 1 (1 − z = 1e-20) Gauss's sum Γ(c)Γ(c−a−b)/(Γ(c−a)Γ(c−b)) is the
+        // limit: ₂F₁(1, 1; 3.5; 1) = Γ(3.5)Γ(1.5)/(Γ(2.5)Γ(2.5)) = 2.5/1.5.
+        let (l, s) = ln_hyp2f1_near_one(1.0, 1.0, 3.5, -20.0 * 10f64.ln()).unwrap();
+        assert_eq!(s, 1.0);
+        assert!((l.exp() - 5.0 / 3.0).abs() < 1e-12, "{}", l.exp());
     }
 
     #[test]
