@@ -3,6 +3,7 @@
 use crate::error::{Error, Result, check_weight};
 use crate::ids::IdMap;
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 
 /// A catalog entry as the shop describes it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,6 +49,10 @@ pub struct Catalog {
     categories: IdMap,
     /// How many entries are out of stock, so requests skip the stock filter when none is.
     out_of_stock: usize,
+    /// The products of each category, in index order: derived from `entries` on first use and
+    /// dropped when a product's category changes, so it is never saved and never stale.
+    #[serde(skip)]
+    members: OnceLock<Vec<Vec<u32>>>,
 }
 
 impl Catalog {
@@ -76,6 +81,10 @@ impl Catalog {
             in_stock: product.in_stock,
         };
         let i = self.ids.intern(&product.id);
+        let before = self.entries.get(i as usize).and_then(|e| e.category);
+        if before != category {
+            self.members.take();
+        }
         if (i as usize) < self.entries.len() {
             self.out_of_stock -= usize::from(!self.entries[i as usize].in_stock);
             self.entries[i as usize] = entry;
@@ -211,6 +220,37 @@ impl Catalog {
         self.categories.get(name)
     }
 
+    /// The products of a category, in index order; empty for an unknown category.
+    ///
+    /// Greetings scoped to a category look here instead of scanning the catalog. Built on first
+    /// use after a change of categories, in `O(products)`.
+    ///
+    /// ```
+    /// use rapport::catalog::{Catalog, Product};
+    /// let mut c = Catalog::new();
+    /// for (id, cat) in [("a", "mugs"), ("b", "tea"), ("c", "mugs")] {
+    ///     c.upsert(Product { category: Some(cat.into()), ..Product::bare(id) }).unwrap();
+    /// }
+    /// let mugs = c.category_index("mugs").unwrap();
+    /// assert_eq!(c.products_in(mugs), &[0, 2]);
+    /// c.upsert(Product { category: Some("tea".into()), ..Product::bare("a") }).unwrap();
+    /// assert_eq!(c.products_in(mugs), &[2]);
+    /// assert!(c.products_in(99).is_empty());
+    /// ```
+    pub fn products_in(&self, category: u32) -> &[u32] {
+        let members = self.members.get_or_init(|| {
+            let mut members = vec![Vec::new(); self.categories.len()];
+            for (i, e) in self.entries.iter().enumerate() {
+                // categories are in range (`upsert` interns them, loading checks them)
+                if let Some(m) = e.category.and_then(|c| members.get_mut(c as usize)) {
+                    m.push(i as u32);
+                }
+            }
+            members
+        });
+        members.get(category as usize).map_or(&[], Vec::as_slice)
+    }
+
     /// Number of distinct categories.
     pub fn category_count(&self) -> usize {
         self.categories.len()
@@ -276,6 +316,68 @@ mod tests {
             c.set_in_stock("nope", false),
             Err(Error::UnknownProduct(_))
         ));
+    }
+
+    /// The category members always equal a scan of the entries, through every change and a
+    /// save and load (they are not saved).
+    #[test]
+    fn category_members_follow_every_change() {
+        let scan = |c: &Catalog| -> Vec<Vec<u32>> {
+            (0..c.category_count() as u32)
+                .map(|k| {
+                    (0..c.len() as u32)
+                        .filter(|&i| c.category_of(i) == Some(k))
+                        .collect()
+                })
+                .collect()
+        };
+        let members = |c: &Catalog| -> Vec<Vec<u32>> {
+            (0..c.category_count() as u32)
+                .map(|k| c.products_in(k).to_vec())
+                .collect()
+        };
+        fn in_cat(id: &str, cat: Option<&str>) -> Product {
+            Product {
+                category: cat.map(Into::into),
+                ..Product::bare(id)
+            }
+        }
+        let mut c = Catalog::new();
+        let steps: [fn(&mut Catalog); 9] = [
+            |c| {
+                c.upsert(in_cat("a", Some("mugs"))).unwrap();
+            },
+            |c| {
+                c.upsert(in_cat("b", Some("tea"))).unwrap();
+            },
+            |c| {
+                c.intern("c");
+            },
+            |c| {
+                c.upsert(in_cat("c", Some("mugs"))).unwrap();
+            },
+            |c| {
+                c.upsert(in_cat("a", Some("tea"))).unwrap();
+            },
+            |c| {
+                c.upsert(in_cat("b", None)).unwrap();
+            },
+            |c| {
+                c.upsert(in_cat("d", Some(""))).unwrap();
+            },
+            |c| c.set_in_stock("a", false).unwrap(),
+            |c| {
+                c.upsert(in_cat("e", Some("cups"))).unwrap();
+            },
+        ];
+        for step in &steps {
+            step(&mut c);
+            assert_eq!(members(&c), scan(&c));
+        }
+        assert_eq!(members(&c), [vec![2], vec![0], vec![4]]);
+        let back: Catalog = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(members(&back), scan(&c));
+        assert!(c.products_in(3).is_empty());
     }
 
     #[test]

@@ -212,11 +212,8 @@ impl Engine {
     }
 
     /// The history, mutable (bulk loaders such as the CSV reader write here). Purchases recorded
-    /// this way reach the model at the next [`Engine::train`] or [`Engine::refresh_customer`];
-    /// catalog changes reach the greetings' category index at the next
-    /// [`Engine::refresh_greetings`].
+    /// this way reach the model at the next [`Engine::train`] or [`Engine::refresh_customer`].
     pub fn history_mut(&mut self) -> &mut History {
-        self.greetings.catalog_changed();
         &mut self.history
     }
 
@@ -226,9 +223,6 @@ impl Engine {
         path: impl AsRef<std::path::Path>,
         options: &crate::ingest::IngestOptions,
     ) -> Result<crate::ingest::IngestReport> {
-        if options.layout.category.is_some() {
-            self.greetings.catalog_changed();
-        }
         crate::ingest::read_csv_path(path, options, &mut self.history)
     }
 
@@ -238,9 +232,6 @@ impl Engine {
         reader: R,
         options: &crate::ingest::IngestOptions,
     ) -> Result<crate::ingest::IngestReport> {
-        if options.layout.category.is_some() {
-            self.greetings.catalog_changed();
-        }
         crate::ingest::read_csv(reader, options, &mut self.history)
     }
 
@@ -264,14 +255,7 @@ impl Engine {
 
     /// Adds or replaces a catalog entry.
     pub fn upsert_product(&mut self, product: Product) -> Result<()> {
-        let catalog = self.history.catalog();
-        let before = catalog.index(&product.id).map(|i| catalog.category_of(i));
-        let i = self.history.upsert_product(product)?;
-        if before.is_some_and(|c| c != self.history.catalog().category_of(i)) {
-            // an existing product changed category: the greetings' category index is stale
-            self.greetings.catalog_changed();
-        }
-        Ok(())
+        self.history.upsert_product(product).map(drop)
     }
 
     /// Adds or updates a customer's attributes.

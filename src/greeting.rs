@@ -564,9 +564,11 @@ pub struct Greetings {
     feedback: FeedbackLog,
     customer_vectors: HashMap<String, (u64, Vec<f32>)>,
     rfm: Option<RfmCache>,
-    /// Products of each category, built by [`Engine::refresh_greetings`], with the catalog size
-    /// it was built for.
-    by_category: (usize, Vec<Vec<u32>>),
+    /// Unused: where earlier versions kept a category index (now [`Catalog::products_in`]).
+    /// Kept so that files of either version load; written empty, cleared on load.
+    ///
+    /// [`Catalog::products_in`]: crate::catalog::Catalog::products_in
+    retired_category_index: (usize, Vec<Vec<u32>>),
 }
 
 impl Greetings {
@@ -634,7 +636,7 @@ impl Greetings {
     /// well-formed file whose parts do not fit together is [`Error::Corrupted`] rather than a
     /// panic later. Each variant is registered again from its definition (template, featured
     /// products and category resolved against the loaded catalog); saved vectors must have the
-    /// model's length; the category index must point into the catalog.
+    /// model's length. The slot of the retired category index is cleared.
     pub(crate) fn check_loaded(
         &mut self,
         history: &History,
@@ -684,32 +686,8 @@ impl Greetings {
         {
             return Err(corrupted("RFM distributions of different lengths".into()));
         }
-        let catalog = history.catalog();
-        let (n, index) = &self.by_category;
-        if *n == catalog.len() {
-            if index.iter().flatten().any(|&i| i as usize >= catalog.len()) {
-                return Err(corrupted(
-                    "the category index does not match the catalog".into(),
-                ));
-            }
-            if index.len() != catalog.category_count() {
-                // built before a product changed category: stale, not corrupted
-                self.catalog_changed();
-            }
-        }
+        self.retired_category_index = (0, Vec::new());
         Ok(())
-    }
-
-    /// Forgets the category index of [`Engine::refresh_greetings`]: the catalog's categories
-    /// may have changed. Greetings scan the catalog until the next refresh rebuilds it.
-    pub(crate) fn catalog_changed(&mut self) {
-        self.by_category = (0, Vec::new());
-    }
-
-    /// The category index, when it was built for this catalog.
-    fn category_index(&self, catalog: &crate::catalog::Catalog) -> Option<&[Vec<u32>]> {
-        let (n, index) = &self.by_category;
-        (*n == catalog.len() && index.len() == catalog.category_count()).then_some(index)
     }
 
     fn find(&self, id: &str) -> Option<usize> {
@@ -1546,13 +1524,12 @@ fn fast_dot(a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// Top `k` in-stock products not owned within `scope`, by `x · y`. Uses the category index of
-/// [`Engine::refresh_greetings`] when it matches the catalog, else scans the catalog.
+/// Top `k` in-stock products not owned within `scope`, by `x · y`: the whole catalog, or the
+/// products of the scope's categories.
 fn top_products(
     x: &[f32],
     factors: &crate::als::Factors,
     history: &History,
-    g: &Greetings,
     c: &Ctx<'_>,
     scope: Scope,
     k: usize,
@@ -1576,21 +1553,12 @@ fn top_products(
         Scope::Category(ref cat) => std::slice::from_ref(cat),
         Scope::LastOrder => &c.last_order_categories,
     };
-    let index = g.category_index(catalog);
     if cats.is_empty() {
         (0..n).for_each(consider);
-    } else if let Some(index) = index {
-        for &cat in cats {
-            index
-                .get(cat as usize)
-                .into_iter()
-                .flatten()
-                .for_each(|&i| consider(i));
-        }
     } else {
-        (0..n)
-            .filter(|&i| catalog.category_of(i).is_some_and(|k| cats.contains(&k)))
-            .for_each(consider);
+        for &cat in cats {
+            catalog.products_in(cat).iter().for_each(|&i| consider(i));
+        }
     }
     best.into_iter().map(|b| b.1).collect()
 }
@@ -1745,14 +1713,6 @@ impl Engine {
         cache.orders.sort_unstable();
         cache.spend.sort_by(f64::total_cmp);
         g.rfm = Some(cache);
-        let catalog = history.catalog();
-        let mut by_category = vec![Vec::new(); catalog.category_count()];
-        for i in 0..catalog.len() as u32 {
-            if let Some(c) = catalog.category_of(i) {
-                by_category[c as usize].push(i);
-            }
-        }
-        g.by_category = (catalog.len(), by_category);
         if let Some(f) = factors {
             let mut pop = None;
             for i in 0..g.variants.len() {
@@ -1977,7 +1937,7 @@ impl Engine {
                 return v.clone();
             }
             let v = match (c.vector, factors) {
-                (Some(x), Some(f)) => top_products(x, f, history, g, &c, scope, 3),
+                (Some(x), Some(f)) => top_products(x, f, history, &c, scope, 3),
                 _ => Vec::new(),
             };
             memo.push((scope, v.clone()));
