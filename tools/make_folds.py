@@ -14,6 +14,10 @@ so a configuration can be judged by its mean over folds:
 
   /tmp/peer-venv/bin/python tools/make_folds.py --peer ../shared/peer --out /tmp/folds
 
+With `--users-fraction F` every fold keeps a random fraction F of its training customers (seed
+7), with their training and test rows: smaller data sets of the same kind, to check that settings
+chosen on the full folds carry over to less data.
+
 Writes <out>/<dataset>/<fold>/{train,test}.csv (`user_id,item_id,weight`).
 """
 import argparse, os, sys
@@ -21,13 +25,20 @@ import argparse, os, sys
 ap = argparse.ArgumentParser()
 ap.add_argument("--peer", default="../shared/peer")
 ap.add_argument("--out", default="/tmp/folds")
+ap.add_argument("--users-fraction", type=float, default=1.0)
 args = ap.parse_args()
 sys.path.insert(0, os.path.abspath(args.peer))
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import prepare  # noqa: E402
 
 
 def write(name, fold, train, test):
+    if args.users_fraction < 1.0:
+        users = sorted(train.user_id.unique())
+        rng = np.random.default_rng(7)
+        keep = set(rng.choice(users, int(len(users) * args.users_fraction), replace=False))
+        train, test = train[train.user_id.isin(keep)], test[test.user_id.isin(keep)]
     d = os.path.join(args.out, name, fold)
     os.makedirs(d, exist_ok=True)
     prepare.write_interactions(train, os.path.join(d, "train.csv"))
