@@ -112,7 +112,9 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::feedback::{FeedbackEvent, FeedbackLog, FeedbackReport, Period, Score};
 use crate::history::{Channel, CustomerInfo, History, Line};
-use crate::linalg::{Avx2Fma, Kernels, Portable, Woodbury, axpy, cholesky_solve, dot};
+use crate::linalg::{
+    Avx2Fma, Kernels, Portable, UpdatableCholesky, Woodbury, axpy, cholesky_solve, dot,
+};
 use crate::profile::{
     AT_RISK_DAYS, FAVOURITE_HALF_LIFE_DAYS, LAPSED_DAYS, LAPSED_FACTOR, MIN_OVERDUE_DAYS, NEW_DAYS,
     OVERDUE_FACTOR, Rfm, Segment,
@@ -933,7 +935,9 @@ fn ridge_dense(
 
 /// Running sums of a variant's engagement solve: `Σ c_u x_u x_uᵀ` (lower triangle),
 /// `Σ c_u p_u x_u` and the event totals, for the model with this stamp. Rebuilt from the counts
-/// when missing (after loading) or stale (after training); updated in O(factors²) per event.
+/// when missing (after loading) or stale (after training); updated in O(factors²) per event,
+/// with the system's Cholesky factor (once the variant learns), so that an event's solve is
+/// O(factors²) too rather than a new O(factors³) factorisation.
 #[derive(Clone, Debug, Default)]
 struct Acc {
     stamp: u64,
@@ -941,9 +945,16 @@ struct Acc {
     b: Vec<f32>,
     impressions: u32,
     clicks: u32,
+    /// The factor of `reg·I + a`, with its `reg` and the rank-one changes since it was
+    /// factored from the sums; refactored after [`Acc::REFACTOR_AFTER`] changes, so that
+    /// rounding cannot build up.
+    factor: Option<(UpdatableCholesky, f32, u32)>,
 }
 
 impl Acc {
+    /// Rank-one changes to the factor before it is factored again from the sums.
+    const REFACTOR_AFTER: u32 = 64;
+
     fn new(stamp: u64, f: usize) -> Acc {
         Acc {
             stamp,
@@ -951,6 +962,22 @@ impl Acc {
             b: vec![0.0; f],
             impressions: 0,
             clicks: 0,
+            factor: None,
+        }
+    }
+
+    /// One customer's counts changed from `before` to `after`: the sums, and the factor by
+    /// one rank-one change of the confidence difference.
+    fn change(&mut self, x: &[f32], before: &Counts, after: &Counts, cfg: &GreetingConfig) {
+        self.apply(x, before, cfg, -1.0);
+        self.apply(x, after, cfg, 1.0);
+        let c = |k: &Counts| confidence(k, cfg).map_or(0.0, |(c, _)| c);
+        let delta = c(after) - c(before);
+        if let Some((factor, _, changes)) = &mut self.factor {
+            *changes += 1;
+            if !factor.rank_one(x, delta) {
+                self.factor = None;
+            }
         }
     }
 
@@ -981,7 +1008,7 @@ impl Acc {
 
     /// The learned vector when the thresholds are met, else the derived one.
     fn solve(
-        &self,
+        &mut self,
         cfg: &GreetingConfig,
         derived: &[f32],
         dsource: VectorSource,
@@ -989,15 +1016,24 @@ impl Acc {
         let f = self.b.len();
         if self.impressions >= cfg.learn_min_impressions && self.clicks >= cfg.learn_min_clicks {
             let reg = cfg.engagement_regularization;
-            let mut a = self.a.clone();
-            let mut b = self.b.clone();
-            for k in 0..f {
-                a[k * f + k] += reg;
+            let fresh = |&(_, r, changes): &(UpdatableCholesky, f32, u32)| {
+                r == reg && changes < Self::REFACTOR_AFTER
+            };
+            if !self.factor.as_ref().is_some_and(fresh) {
+                let mut a = self.a.clone();
+                for k in 0..f {
+                    a[k * f + k] += reg;
+                }
+                self.factor = UpdatableCholesky::new(&a, f).map(|c| (c, reg, 0));
             }
+            let mut b = self.b.clone();
             if derived.len() == f {
                 axpy(reg, derived, &mut b);
             }
-            if cholesky_solve(&mut a, &mut b) {
+            if let Some((factor, _, _)) = &self.factor {
+                factor.solve(&mut b);
+            }
+            if self.factor.is_some() && b.iter().all(|v| v.is_finite()) {
                 return (
                     b,
                     VectorSource::Learned {
@@ -1080,7 +1116,7 @@ impl Greetings {
         } else {
             derive(r, factors, history, pop)
         };
-        let acc = self.accumulate(i, factors, history);
+        let mut acc = self.accumulate(i, factors, history);
         let (vector, source) = acc.solve(&self.config, &derived, dsource);
         let r = &mut self.variants[i];
         r.derived = derived;
@@ -1773,8 +1809,7 @@ impl Engine {
                 Some(acc) => {
                     // O(factors²) update of the sums, then one solve
                     if let Some(x) = user_vector(f, history, customer) {
-                        acc.apply(x, &before, cfg, -1.0);
-                        acc.apply(x, &after, cfg, 1.0);
+                        acc.change(x, &before, &after, cfg);
                     }
                     let (v, source) = acc.solve(cfg, &r.derived, r.derived_source);
                     r.vector = v;

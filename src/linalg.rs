@@ -471,6 +471,105 @@ impl Cholesky64 {
     }
 }
 
+/// The Cholesky factor of an `f32` system kept up to date under rank-one changes
+/// `A ± w xxᵀ` in `O(n²)` each, instead of factoring again in `O(n³)`: a greeting variant's
+/// engagement system changes by one customer per event.
+///
+/// Holds `U = Lᵀ` (upper triangle, row-major), so that both the update, which walks the
+/// columns of `L`, and the two triangular solves read contiguous rows.
+///
+/// ```
+/// use rapport::linalg::UpdatableCholesky;
+/// // A = 4·I (2 × 2), then A + 1·[1, 1][1, 1]ᵀ = [[5, 1], [1, 5]]
+/// let mut c = UpdatableCholesky::new(&[4.0, 0.0, 0.0, 4.0], 2).unwrap();
+/// assert!(c.rank_one(&[1.0, 1.0], 1.0));
+/// let mut b = [6.0, 6.0]; // = A' · [1, 1]
+/// c.solve(&mut b);
+/// assert!((b[0] - 1.0).abs() < 1e-6 && (b[1] - 1.0).abs() < 1e-6);
+/// ```
+#[derive(Clone, Debug)]
+pub struct UpdatableCholesky {
+    u: Vec<f32>,
+    n: usize,
+}
+
+impl UpdatableCholesky {
+    /// Factors the lower triangle of the row-major `n × n` matrix `a`; `None` when it is not
+    /// positive definite (or holds NaN) or is not `n × n`.
+    pub fn new(a: &[f32], n: usize) -> Option<Self> {
+        if a.len() != n * n {
+            return None;
+        }
+        let mut l = a.to_vec();
+        if !cholesky(&mut l, n) {
+            return None;
+        }
+        let mut u = vec![0f32; n * n];
+        for i in 0..n {
+            for k in 0..=i {
+                u[k * n + i] = l[i * n + k];
+            }
+        }
+        Some(UpdatableCholesky { u, n })
+    }
+
+    /// Changes the factored matrix to `A + weight · x xᵀ` (a downdate for negative `weight`).
+    /// `false`, leaving the factor unusable, when the result is not positive definite or not
+    /// finite (a downdate that removes more than was added, or rounding at its edge): factor
+    /// the matrix again then.
+    pub fn rank_one(&mut self, x: &[f32], weight: f32) -> bool {
+        let n = self.n;
+        if x.len() != n || !weight.is_finite() {
+            return false;
+        }
+        if weight == 0.0 {
+            return true;
+        }
+        let sigma = weight.signum();
+        let scale = weight.abs().sqrt();
+        let mut w: Vec<f32> = x.iter().map(|v| v * scale).collect();
+        for k in 0..n {
+            let Some((row, rest)) = self.u[k * n + k..k * n + n].split_first_mut() else {
+                return false;
+            };
+            let ukk = *row as f64;
+            let wk = w[k] as f64;
+            let r2 = ukk * ukk + sigma as f64 * wk * wk;
+            if !(r2 > 0.0 && r2.is_finite()) {
+                return false;
+            }
+            let r = r2.sqrt();
+            let (c, s) = ((r / ukk) as f32, (wk / ukk) as f32);
+            *row = r as f32;
+            let sigma_s = sigma * s;
+            for (u, w) in rest.iter_mut().zip(&mut w[k + 1..]) {
+                *u = (*u + sigma_s * *w) / c;
+                *w = c * *w - s * *u;
+            }
+        }
+        true
+    }
+
+    /// Solves `A x = b` in place (`b` has length `n`).
+    pub fn solve(&self, b: &mut [f32]) {
+        let (u, n) = (&self.u, self.n);
+        debug_assert_eq!(b.len(), n);
+        // Uᵀ y = b, column by column: y_j is final once the rows above have been subtracted
+        for j in 0..n {
+            let row = &u[j * n + j..j * n + n];
+            let y = b[j] / row[0];
+            b[j] = y;
+            axpy(-y, &row[1..], &mut b[j + 1..]);
+        }
+        // U x = y, from the last row up
+        for k in (0..n).rev() {
+            let row = &u[k * n + k..k * n + n];
+            let x = (b[k] - dot(&row[1..], &b[k + 1..])) / row[0];
+            b[k] = x;
+        }
+    }
+}
+
 /// A system `A = D + Σ_j w_j o_j o_jᵀ` (diagonal `D`, `n` rows `o_j` of length `f`, weights
 /// `w_j ≥ 0`) prepared for the Woodbury identity
 /// `A⁻¹ = D⁻¹ − D⁻¹ Oᵀ W^½ S⁻¹ W^½ O D⁻¹` with `S = I + W^½ O D⁻¹ Oᵀ W^½`: an `n × n` system
@@ -680,6 +779,66 @@ mod tests {
                 assert!((p - q).abs() < 1e-6);
             }
         }
+    }
+
+    /// Rank-one updates and downdates of the factor give the solutions of the changed
+    /// matrices, as a fresh factorisation of each does; a downdate past positive definiteness
+    /// is refused.
+    #[test]
+    fn updatable_cholesky_follows_rank_one_changes() {
+        let n = 12;
+        let vec_of = |seed: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| (((i * 7 + seed * 13) % 17) as f32 - 8.0) / 6.0)
+                .collect()
+        };
+        // A = I + Σ_k x_k x_kᵀ over five vectors (lower triangle is enough)
+        let mut a = vec![0f32; n * n];
+        let add = |a: &mut Vec<f32>, x: &[f32], w: f32| {
+            for i in 0..n {
+                for j in 0..n {
+                    a[i * n + j] += w * x[i] * x[j];
+                }
+            }
+        };
+        for i in 0..n {
+            a[i * n + i] = 1.0;
+        }
+        for k in 0..5 {
+            add(&mut a, &vec_of(k), 1.0);
+        }
+        let mut c = UpdatableCholesky::new(&a, n).unwrap();
+        let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.7).sin()).collect();
+        let changes: [(usize, f32); 6] = [
+            (9, 2.5),
+            (3, -1.0),
+            (9, -2.5),
+            (11, 0.0),
+            (4, 0.75),
+            (0, -0.5),
+        ];
+        for (k, w) in changes {
+            assert!(c.rank_one(&vec_of(k), w), "{k} {w}");
+            add(&mut a, &vec_of(k), w);
+            let (mut got, mut want) = (b.clone(), b.clone());
+            c.solve(&mut got);
+            assert!(cholesky_solve(&mut a.clone(), &mut want));
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() < 1e-4 * (1.0 + w.abs()),
+                    "{got:?} vs {want:?}"
+                );
+            }
+        }
+        // removing more of x_1 than A holds leaves an indefinite matrix: refused
+        let mut gone = c.clone();
+        assert!(!gone.rank_one(&vec_of(1), -50.0));
+        assert!(!c.clone().rank_one(&vec_of(1), f32::NAN));
+        assert!(!c.rank_one(&vec_of(1)[..3], 1.0));
+        assert!(UpdatableCholesky::new(&a[..5], n).is_none());
+        let mut indefinite = a.clone();
+        indefinite[0] = -1.0;
+        assert!(UpdatableCholesky::new(&indefinite, n).is_none());
     }
 
     #[test]

@@ -307,6 +307,56 @@ fn escaping_control_characters_and_sms_length() {
     assert!(store.text.ends_with("end"));
 }
 
+/// A learning variant's vector after each of many events (impressions, clicks and
+/// conversions; confidences that rise and fall, so rank-one updates and downdates of its
+/// factor, across several refactorisations) equals a solve from scratch.
+#[test]
+fn many_engagement_events_match_a_solve_from_scratch() {
+    let mut e = shop();
+    e.add_greeting_variants(vec![cat("coffee-offer", "coffee"), cat("tea-offer", "tea")])
+        .unwrap();
+    let customers = ["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"];
+    for c in customers {
+        for _ in 0..7 {
+            e.record_engagement(c, "coffee-offer", Engagement::Impression)
+                .unwrap();
+        }
+        e.record_engagement(c, "coffee-offer", Engagement::Click)
+            .unwrap();
+    }
+    let i = e.greetings().find("coffee-offer").unwrap();
+    assert!(matches!(
+        e.greetings().vector_source("coffee-offer"),
+        Some(VectorSource::Learned { .. })
+    ));
+    let mut updates = 0;
+    for step in 0..200usize {
+        let c = customers[(step * 5) % customers.len()];
+        let event = match step % 7 {
+            0 | 3 => Engagement::Click,
+            5 => Engagement::Conversion,
+            _ => Engagement::Impression,
+        };
+        e.record_engagement(c, "coffee-offer", event).unwrap();
+        let acc = e.greetings().variants[i].acc.as_ref().unwrap();
+        updates += usize::from(acc.factor.as_ref().is_some_and(|f| f.2 > 0));
+        if step % 10 == 9 {
+            let incremental = e.greetings().variants[i].vector.clone();
+            let mut fresh = e.clone();
+            fresh.refresh_greetings(t(131)).unwrap();
+            let full = &fresh.greetings().variants[i].vector;
+            for (a, b) in incremental.iter().zip(full) {
+                assert!(
+                    (a - b).abs() < 1e-3 * (1.0 + b.abs()),
+                    "step {step}: {a} vs {b}"
+                );
+            }
+        }
+    }
+    // most events changed the factor rather than factoring again
+    assert!(updates > 150, "{updates}");
+}
+
 #[test]
 fn clicking_one_category_shifts_the_greetings_of_simulated_customers() {
     let mut e = shop();
