@@ -966,13 +966,18 @@ impl Acc {
         }
     }
 
-    /// One customer's counts changed from `before` to `after`: the sums, and the factor by
-    /// one rank-one change of the confidence difference.
+    /// One customer's counts changed from `before` to `after`: the sums by one rank-one pass
+    /// of the confidence difference, and the factor by the same change.
     fn change(&mut self, x: &[f32], before: &Counts, after: &Counts, cfg: &GreetingConfig) {
-        self.apply(x, before, cfg, -1.0);
-        self.apply(x, after, cfg, 1.0);
-        let c = |k: &Counts| confidence(k, cfg).map_or(0.0, |(c, _)| c);
-        let delta = c(after) - c(before);
+        let terms = |k: &Counts| confidence(k, cfg).map_or((0.0, 0.0), |(c, p)| (c, c * p));
+        let ((c0, cp0), (c1, cp1)) = (terms(before), terms(after));
+        let delta = c1 - c0;
+        self.add_outer(x, delta);
+        if cp1 != cp0 {
+            axpy(cp1 - cp0, x, &mut self.b);
+        }
+        self.count(before, -1.0);
+        self.count(after, 1.0);
         if let Some((factor, _, changes)) = &mut self.factor {
             *changes += 1;
             if !factor.rank_one(x, delta) {
@@ -981,18 +986,39 @@ impl Acc {
         }
     }
 
-    /// Adds (`sign` = 1) or removes (−1) one customer's counts.
-    fn apply(&mut self, x: &[f32], counts: &Counts, cfg: &GreetingConfig, sign: f32) {
+    /// Adds one customer's counts.
+    fn apply(&mut self, x: &[f32], counts: &Counts, cfg: &GreetingConfig) {
         let Some((c, p)) = confidence(counts, cfg) else {
             return;
         };
+        self.add_outer(x, c);
+        if p != 0.0 {
+            axpy(c * p, x, &mut self.b);
+        }
+        self.count(counts, 1.0);
+    }
+
+    /// `a += weight · x xᵀ` (lower triangle).
+    fn add_outer(&mut self, x: &[f32], weight: f32) {
+        if weight == 0.0 {
+            return;
+        }
+        match Avx2Fma::detect() {
+            Some(k) => self.add_outer_with(k, x, weight),
+            None => self.add_outer_with(Portable, x, weight),
+        }
+    }
+
+    #[inline(always)]
+    fn add_outer_with<K: Kernels>(&mut self, k: K, x: &[f32], weight: f32) {
         let f = self.b.len();
         for r in 0..f {
-            axpy(sign * c * x[r], &x[..=r], &mut self.a[r * f..r * f + r + 1]);
+            k.axpy(weight * x[r], &x[..=r], &mut self.a[r * f..r * f + r + 1]);
         }
-        if p != 0.0 {
-            axpy(sign * c * p, x, &mut self.b);
-        }
+    }
+
+    /// Adds (`sign` = 1) or removes (−1) one customer's counts from the event totals.
+    fn count(&mut self, counts: &Counts, sign: f32) {
         let (i, k) = (
             counts.impressions.max(counts.clicks),
             counts.clicks + counts.conversions,
@@ -1081,7 +1107,7 @@ impl Greetings {
             keys.sort_unstable(); // deterministic summation order
             for k in keys {
                 if let Some(x) = user_vector(factors, history, k) {
-                    acc.apply(x, &m[k], &self.config, 1.0);
+                    acc.apply(x, &m[k], &self.config);
                 }
             }
         }

@@ -24,6 +24,15 @@ pub trait Kernels: Copy + Send + Sync + 'static {
             *o = self.dot(row, v);
         }
     }
+    /// One column of a rank-one Cholesky update over the common prefix: `u ← (u + a·w)·b`,
+    /// then `w ← c·w − d·u` with the new `u` (see [`UpdatableCholesky::rank_one`]).
+    #[inline(always)]
+    fn rotate(self, u: &mut [f32], w: &mut [f32], [a, b, c, d]: [f32; 4]) {
+        for (u, w) in u.iter_mut().zip(w.iter_mut()) {
+            *u = (*u + a * *w) * b;
+            *w = c * *w - d * *u;
+        }
+    }
     /// `out += Σ_k coefs[k] · row_k(m)` for a row-major `m` with `out.len()` columns.
     #[inline(always)]
     fn combine_rows(self, coefs: &[f32], m: &[f32], out: &mut [f32]) {
@@ -101,6 +110,17 @@ impl Avx2Fma {
 }
 
 impl Kernels for Avx2Fma {
+    #[inline(always)]
+    fn rotate(self, u: &mut [f32], w: &mut [f32], coefs: [f32; 4]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: an `Avx2Fma` exists only when `detect` found AVX2 and FMA.
+            unsafe { x86::rotate(u, w, coefs) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Portable.rotate(u, w, coefs)
+    }
+
     #[inline(always)]
     fn dot(self, a: &[f32], b: &[f32]) -> f32 {
         #[cfg(target_arch = "x86_64")]
@@ -298,6 +318,37 @@ mod x86 {
         while r < rows {
             axpy(coefs[r], &m[r * stride..r * stride + n], out);
             r += 1;
+        }
+    }
+
+    /// [`super::Kernels::rotate`], eight lanes at a time.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn rotate(u: &mut [f32], w: &mut [f32], [a, b, c, d]: [f32; 4]) {
+        let n = u.len().min(w.len());
+        let (pu, pw) = (u.as_mut_ptr(), w.as_mut_ptr());
+        let (va, vb, vc, vd) = (
+            _mm256_set1_ps(a),
+            _mm256_set1_ps(b),
+            _mm256_set1_ps(c),
+            _mm256_set1_ps(d),
+        );
+        let mut i = 0;
+        // SAFETY: every access touches 8 floats at offsets i..i+8 ≤ n, inside both slices;
+        // `u` and `w` cannot overlap (two exclusive borrows).
+        unsafe {
+            while i + 8 <= n {
+                let (uu, ww) = (_mm256_loadu_ps(pu.add(i)), _mm256_loadu_ps(pw.add(i)));
+                let nu = _mm256_mul_ps(_mm256_fmadd_ps(va, ww, uu), vb);
+                let nw = _mm256_fnmadd_ps(vd, nu, _mm256_mul_ps(vc, ww));
+                _mm256_storeu_ps(pu.add(i), nu);
+                _mm256_storeu_ps(pw.add(i), nw);
+                i += 8;
+            }
+        }
+        while i < n {
+            u[i] = a.mul_add(w[i], u[i]) * b;
+            w[i] = (-d).mul_add(u[i], c * w[i]);
+            i += 1;
         }
     }
 
@@ -518,6 +569,15 @@ impl UpdatableCholesky {
     /// finite (a downdate that removes more than was added, or rounding at its edge): factor
     /// the matrix again then.
     pub fn rank_one(&mut self, x: &[f32], weight: f32) -> bool {
+        match Avx2Fma::detect() {
+            Some(k) => self.rank_one_with(k, x, weight),
+            None => self.rank_one_with(Portable, x, weight),
+        }
+    }
+
+    /// [`UpdatableCholesky::rank_one`] with the given kernels.
+    #[inline(always)]
+    fn rank_one_with<K: Kernels>(&mut self, k: K, x: &[f32], weight: f32) -> bool {
         let n = self.n;
         if x.len() != n || !weight.is_finite() {
             return false;
@@ -528,30 +588,35 @@ impl UpdatableCholesky {
         let sigma = weight.signum();
         let scale = weight.abs().sqrt();
         let mut w: Vec<f32> = x.iter().map(|v| v * scale).collect();
-        for k in 0..n {
-            let Some((row, rest)) = self.u[k * n + k..k * n + n].split_first_mut() else {
+        for j in 0..n {
+            let Some((row, rest)) = self.u[j * n + j..j * n + n].split_first_mut() else {
                 return false;
             };
             let ukk = *row as f64;
-            let wk = w[k] as f64;
+            let wk = w[j] as f64;
             let r2 = ukk * ukk + sigma as f64 * wk * wk;
             if !(r2 > 0.0 && r2.is_finite()) {
                 return false;
             }
             let r = r2.sqrt();
-            let (c, s) = ((r / ukk) as f32, (wk / ukk) as f32);
+            let (c, s, inv_c) = ((r / ukk) as f32, (wk / ukk) as f32, (ukk / r) as f32);
             *row = r as f32;
-            let sigma_s = sigma * s;
-            for (u, w) in rest.iter_mut().zip(&mut w[k + 1..]) {
-                *u = (*u + sigma_s * *w) / c;
-                *w = c * *w - s * *u;
-            }
+            k.rotate(rest, &mut w[j + 1..], [sigma * s, inv_c, c, s]);
         }
         true
     }
 
     /// Solves `A x = b` in place (`b` has length `n`).
     pub fn solve(&self, b: &mut [f32]) {
+        match Avx2Fma::detect() {
+            Some(k) => self.solve_with(k, b),
+            None => self.solve_with(Portable, b),
+        }
+    }
+
+    /// [`UpdatableCholesky::solve`] with the given kernels.
+    #[inline(always)]
+    fn solve_with<K: Kernels>(&self, k: K, b: &mut [f32]) {
         let (u, n) = (&self.u, self.n);
         debug_assert_eq!(b.len(), n);
         // Uᵀ y = b, column by column: y_j is final once the rows above have been subtracted
@@ -559,13 +624,12 @@ impl UpdatableCholesky {
             let row = &u[j * n + j..j * n + n];
             let y = b[j] / row[0];
             b[j] = y;
-            axpy(-y, &row[1..], &mut b[j + 1..]);
+            k.axpy(-y, &row[1..], &mut b[j + 1..]);
         }
         // U x = y, from the last row up
-        for k in (0..n).rev() {
-            let row = &u[k * n + k..k * n + n];
-            let x = (b[k] - dot(&row[1..], &b[k + 1..])) / row[0];
-            b[k] = x;
+        for i in (0..n).rev() {
+            let row = &u[i * n + i..i * n + n];
+            b[i] = (b[i] - k.dot(&row[1..], &b[i + 1..])) / row[0];
         }
     }
 }
@@ -733,6 +797,13 @@ mod tests {
             assert!((k.dot(&a, &b) - dot(&a, &b)).abs() < 1e-4, "n={n}");
             // a longer second slice: only the common prefix counts
             assert!((k.dot(&a, &[b.as_slice(), &[9.0; 5]].concat()) - dot(&a, &b)).abs() < 1e-4);
+            let coefs = [0.3, 0.9, 1.1, -0.4];
+            let (mut u1, mut w1, mut u2, mut w2) = (a.clone(), b.clone(), a.clone(), b.clone());
+            Portable.rotate(&mut u1, &mut w1, coefs);
+            k.rotate(&mut u2, &mut w2, coefs);
+            for (p, q) in u1.iter().zip(&u2).chain(w1.iter().zip(&w2)) {
+                assert!((p - q).abs() < 1e-5, "rotate n={n}");
+            }
             let mut y1 = b.clone();
             let mut y2 = b.clone();
             axpy(0.5, &a, &mut y1);
