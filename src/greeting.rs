@@ -58,10 +58,13 @@
 //! [`GreetingConfig::customer_anchor`]: a customer who keeps clicking greetings about one
 //! category is shown those more, and greetings they ignore less.
 //!
-//! Cost per event: O(factors² + factors³/3) for the variant — its sums `Σ c_u x_u x_uᵀ` and
-//! `Σ c_u p_u x_u` are updated for the one customer, then solved; they are rebuilt from the counts
+//! Cost per event: O(factors²) for the variant — its sums `Σ c_u x_u x_uᵀ` and `Σ c_u p_u x_u`
+//! change by the one customer's term, and so does the Cholesky factor of its system (a rank-one
+//! update or downdate), which is then solved; the factor is built again from the sums
+//! (O(factors³/3)) after 64 events, and the sums are rebuilt from the counts
 //! (O(engaged customers × factors²)) on the first event after loading or training — and
-//! O(variants the customer engaged with × factors² + factors³/3) for the customer solve.
+//! O(variants the customer engaged with × factors²) for the customer solve while they are
+//! fewer than half the factors (O(factors³/3) beyond).
 //! The adjusted customer vector is anchored on the purchase-based vector of its last update; after
 //! [`Engine::observe`] folds a new purchase in, it catches up at the customer's next engagement
 //! or at [`Engine::refresh_greetings`].
