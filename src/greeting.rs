@@ -63,8 +63,8 @@
 //! update or downdate), which is then solved; the factor is built again from the sums
 //! (O(factors³/3)) after 64 events, and the sums are rebuilt from the counts
 //! (O(engaged customers × factors²)) on the first event after loading or training — and
-//! O(variants the customer engaged with × factors²) for the customer solve while they are
-//! fewer than half the factors (O(factors³/3) beyond).
+//! O(n² × factors) for the customer solve, `n` the variants the customer engaged with, while
+//! `n` is at most half the factors (a Woodbury system; O(factors³/3) beyond).
 //! The adjusted customer vector is anchored on the purchase-based vector of its last update; after
 //! [`Engine::observe`] folds a new purchase in, it catches up at the customer's next engagement
 //! or at [`Engine::refresh_greetings`].
