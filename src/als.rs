@@ -191,6 +191,9 @@ pub struct Factors {
     /// training leaves them), found on first use: fold-in then takes the Woodbury route.
     #[serde(skip)]
     gram_diagonal: OnceLock<Option<Vec<f32>>>,
+    /// [`Factors::fingerprint`], found on first use (the product factors never change).
+    #[serde(skip)]
+    fingerprint: OnceLock<u64>,
 }
 
 /// Trains factors on `matrix` (customers × products).
@@ -257,6 +260,7 @@ pub fn train_with(
         item_gram,
         item_table: OnceLock::new(),
         gram_diagonal: OnceLock::new(),
+        fingerprint: OnceLock::new(),
     })
 }
 
@@ -571,6 +575,30 @@ fn loss(users: &Array2<f32>, items: &Array2<f32>, m: &Interactions, cfg: &AlsCon
 }
 
 impl Factors {
+    /// A fingerprint of the product factors (their shape and three rows), so that state
+    /// derived from one trained model (greeting vectors) can tell it from another. Computed
+    /// once per value: greetings ask for it on every call.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        *self.fingerprint.get_or_init(|| {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            let mut mix = |v: u64| {
+                h ^= v;
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            };
+            mix(self.dim() as u64);
+            mix(self.item_count() as u64);
+            let n = self.item_count();
+            if n > 0 {
+                for i in [0, n / 2, n - 1] {
+                    for &x in self.item(i) {
+                        mix(x.to_bits() as u64);
+                    }
+                }
+            }
+            h | 1
+        })
+    }
+
     /// The configuration the factors were trained with.
     pub fn config(&self) -> &AlsConfig {
         &self.config
@@ -1014,6 +1042,28 @@ fn row(m: &Array2<f32>, i: usize) -> &[f32] {
 mod tests {
     use super::*;
     use crate::interactions::Triple;
+
+    /// Saved greeting vectors carry the fingerprint of their model, so its value must not
+    /// change between versions: pinned for a hand-made table (FNV-1a style over the shape and
+    /// rows 0, n/2 and n − 1), computed once and kept by clones.
+    #[test]
+    fn fingerprint_is_pinned() {
+        let items = Array2::from_shape_vec((3, 2), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        let f = Factors {
+            config: AlsConfig {
+                factors: 2,
+                ..AlsConfig::default()
+            },
+            users: Array2::zeros((1, 2)),
+            item_gram: gram(items.view()),
+            items,
+            item_table: OnceLock::new(),
+            gram_diagonal: OnceLock::new(),
+            fingerprint: OnceLock::new(),
+        };
+        assert_eq!(f.fingerprint(), 0x38ed_50f7_bf6c_a0e3);
+        assert_eq!(f.clone().fingerprint(), 0x38ed_50f7_bf6c_a0e3);
+    }
 
     /// Two groups of customers who buy from two disjoint groups of products.
     fn blocks() -> Interactions {

@@ -793,22 +793,9 @@ pub struct Greeting {
     pub locale: String,
 }
 
-/// A fingerprint of the product factors: variant vectors belong to one trained model.
+/// The fingerprint of the model that variant vectors belong to.
 fn stamp(f: &crate::als::Factors) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut mix = |v: u64| {
-        h ^= v;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    };
-    mix(f.dim() as u64);
-    mix(f.item_count() as u64);
-    let n = f.item_count();
-    for i in [0, n / 2, n.saturating_sub(1)] {
-        for &x in f.item(i) {
-            mix(x.to_bits() as u64);
-        }
-    }
-    h | 1
+    f.fingerprint()
 }
 
 /// Orders containing each product (for category vector weights).
