@@ -135,16 +135,57 @@ fn hms(t: &str) -> Option<(u32, u32, u32)> {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match chrono::DateTime::from_timestamp(self.0, 0) {
-            Some(dt) => write!(f, "{}", dt.format("%Y-%m-%d %H:%M:%S")),
-            None => write!(f, "@{}", self.0),
+        use chrono::{Datelike, Timelike};
+        // chrono's `%Y-%m-%d %H:%M:%S` written out: its strftime machinery is about 15 KB
+        // of the WebAssembly module. Years outside 0..=9999 carry a sign, as `%Y` gives them.
+        let Some(dt) = chrono::DateTime::from_timestamp(self.0, 0) else {
+            return write!(f, "@{}", self.0);
+        };
+        let y = dt.year();
+        if (0..=9999).contains(&y) {
+            write!(f, "{y:04}")?;
+        } else {
+            write!(f, "{y:+05}")?;
         }
+        write!(
+            f,
+            "-{:02}-{:02} {:02}:{:02}:{:02}",
+            dt.month(),
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second()
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The written-out format matches chrono's `%Y-%m-%d %H:%M:%S` everywhere, signed years
+    /// included; beyond chrono's range a timestamp prints as `@seconds`.
+    #[test]
+    fn display_matches_chrono_strftime() {
+        let day = 86_400i64;
+        let mut cases = vec![0, 1, -1, 1_291_192_000, 253_402_300_799, 253_402_300_800];
+        cases.extend([
+            -62_135_596_800,
+            -62_135_596_801,
+            -62_167_219_200,
+            -62_167_219_201,
+        ]);
+        cases.extend([3_000_000_000_000, -3_000_000_000_000, 8_210_266_876_799]);
+        cases.extend((-800..800).map(|k| k * 365 * day * 7 + k * 3_601));
+        for t in cases {
+            let want = chrono::DateTime::from_timestamp(t, 0)
+                .unwrap()
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string();
+            assert_eq!(Timestamp(t).to_string(), want, "{t}");
+        }
+        assert_eq!(Timestamp(i64::MAX).to_string(), format!("@{}", i64::MAX));
+    }
 
     #[test]
     fn parses_both_layouts() {
