@@ -563,15 +563,14 @@ fn ln_hyp2f1_near_one(a: f64, b: f64, c: f64, ln_1mz: f64) -> Option<(f64, f64)>
         (l, if sign < 0 { -1.0 } else { 1.0 })
     };
     let (lc, sc) = lg(c);
-    let part = |gammas_up: [f64; 1], gammas_down: [f64; 2], series: Option<(f64, f64)>| {
-        let (lu, su) = lg(gammas_up[0]);
-        let (ld1, sd1) = lg(gammas_down[0]);
-        let (ld2, sd2) = lg(gammas_down[1]);
-        series.map(|(lf, sf)| (lc + lu - ld1 - ld2 + lf, sc * su * sd1 * sd2 * sf))
+    // Γ(c)·Γ(up) / (Γ(d1)·Γ(d2)) times a series, as (ln |·|, sign)
+    let part = |up: f64, d1: f64, d2: f64, (lf, sf): (f64, f64)| {
+        let ((lu, su), (l1, s1), (l2, s2)) = (lg(up), lg(d1), lg(d2));
+        (lc + lu - l1 - l2 + lf, sc * su * s1 * s2 * sf)
     };
-    let first = part([s], [c - a, c - b], ln_hyp2f1(a, b, 1.0 - s, w))?;
-    let second = part([-s], [a, b], ln_hyp2f1(c - a, c - b, s + 1.0, w))
-        .map(|(l, sign)| (l + s * ln_1mz, sign))?;
+    let first = part(s, c - a, c - b, ln_hyp2f1(a, b, 1.0 - s, w)?);
+    let (l2, sign2) = part(-s, a, b, ln_hyp2f1(c - a, c - b, s + 1.0, w)?);
+    let second = (l2 + s * ln_1mz, sign2);
     // Signed log-sum-exp of the two parts.
     let (hi, lo) = if first.0 >= second.0 {
         (first, second)

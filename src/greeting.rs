@@ -661,7 +661,7 @@ impl Greetings {
         }
         // Vectors of an older model are stale (recomputed on refresh) and may have any length;
         // those stamped with the loaded model are used as they are.
-        let (dim, current) = factors.map_or((0, None), |f| (f.dim(), Some(stamp(f))));
+        let (dim, current) = factors.map_or((0, None), |f| (f.dim(), Some(f.fingerprint())));
         let fits = |st: u64, v: &[f32]| Some(st) != current || v.is_empty() || v.len() == dim;
         for r in &mut self.variants {
             let fresh = Self::register(r.variant.clone(), history)
@@ -791,11 +791,6 @@ pub struct Greeting {
     pub generic: bool,
     /// Locale of the chosen variant.
     pub locale: String,
-}
-
-/// The fingerprint of the model that variant vectors belong to.
-fn stamp(f: &crate::als::Factors) -> u64 {
-    f.fingerprint()
 }
 
 /// Orders containing each product (for category vector weights).
@@ -1091,7 +1086,7 @@ impl Greetings {
 
     /// The engagement sums of variant `i`, from scratch.
     fn accumulate(&self, i: usize, factors: &crate::als::Factors, history: &History) -> Acc {
-        let mut acc = Acc::new(stamp(factors), factors.dim());
+        let mut acc = Acc::new(factors.fingerprint(), factors.dim());
         if let Some(m) = self.engagement.get(&self.variants[i].variant.id) {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort_unstable(); // deterministic summation order
@@ -1124,7 +1119,7 @@ impl Greetings {
         history: &History,
         pop: &mut Option<Vec<f32>>,
     ) {
-        let st = stamp(factors);
+        let st = factors.fingerprint();
         let r = &self.variants[i];
         let (derived, dsource) = if r.stamp == st {
             // derived vector still valid: only the learned part can change
@@ -1158,7 +1153,7 @@ impl Greetings {
         if x.len() != f {
             return;
         }
-        let st = stamp(factors);
+        let st = factors.fingerprint();
         let mut rows: Vec<(&[f32], f32, f32)> = Vec::new();
         for r in &self.variants {
             if r.stamp != st || r.vector.len() != f {
@@ -1818,7 +1813,7 @@ impl Engine {
         }
         let after = *c;
         if let Some(f) = factors {
-            let st = stamp(f);
+            let st = f.fingerprint();
             let cfg = &g.config;
             let r = &mut g.variants[i];
             match r.acc.as_mut().filter(|a| a.stamp == st && r.stamp == st) {
@@ -1886,7 +1881,7 @@ impl Engine {
         }
         let history = self.history();
         let factors = self.trained_factors();
-        let st = factors.map_or(0, stamp);
+        let st = factors.map_or(0, crate::als::Factors::fingerprint);
         let c = Ctx::new(g, history, factors, st, customer, at);
         let generic = c.index.is_none();
         let cfg = &g.config;
