@@ -1041,10 +1041,11 @@ impl Acc {
             if derived.len() == f {
                 axpy(reg, derived, &mut b);
             }
-            if let Some((factor, _, _)) = &self.factor {
-                factor.solve(&mut b);
-            }
-            if self.factor.is_some() && b.iter().all(|v| v.is_finite()) {
+            let solved = self
+                .factor
+                .as_ref()
+                .is_some_and(|(factor, _, _)| factor.solve(&mut b));
+            if solved && b.iter().all(|v| v.is_finite()) {
                 return (
                     b,
                     VectorSource::Learned {

@@ -535,7 +535,7 @@ impl Cholesky64 {
 /// let mut c = UpdatableCholesky::new(&[4.0, 0.0, 0.0, 4.0], 2).unwrap();
 /// assert!(c.rank_one(&[1.0, 1.0], 1.0));
 /// let mut b = [6.0, 6.0]; // = A' · [1, 1]
-/// c.solve(&mut b);
+/// assert!(c.solve(&mut b));
 /// assert!((b[0] - 1.0).abs() < 1e-6 && (b[1] - 1.0).abs() < 1e-6);
 /// ```
 #[derive(Clone, Debug)]
@@ -606,19 +606,23 @@ impl UpdatableCholesky {
         true
     }
 
-    /// Solves `A x = b` in place (`b` has length `n`).
-    pub fn solve(&self, b: &mut [f32]) {
+    /// Solves `A x = b` in place; `false`, leaving `b` as it was, when `b` does not have
+    /// length `n`.
+    pub fn solve(&self, b: &mut [f32]) -> bool {
+        if b.len() != self.n {
+            return false;
+        }
         match Avx2Fma::detect() {
             Some(k) => self.solve_with(k, b),
             None => self.solve_with(Portable, b),
         }
+        true
     }
 
     /// [`UpdatableCholesky::solve`] with the given kernels.
     #[inline(always)]
     fn solve_with<K: Kernels>(&self, k: K, b: &mut [f32]) {
         let (u, n) = (&self.u, self.n);
-        debug_assert_eq!(b.len(), n);
         // Uᵀ y = b, column by column: y_j is final once the rows above have been subtracted
         for j in 0..n {
             let row = &u[j * n + j..j * n + n];
@@ -892,7 +896,7 @@ mod tests {
             assert!(c.rank_one(&vec_of(k), w), "{k} {w}");
             add(&mut a, &vec_of(k), w);
             let (mut got, mut want) = (b.clone(), b.clone());
-            c.solve(&mut got);
+            assert!(c.solve(&mut got));
             assert!(cholesky_solve(&mut a.clone(), &mut want));
             for (g, w) in got.iter().zip(&want) {
                 assert!(
@@ -906,6 +910,12 @@ mod tests {
         assert!(!gone.rank_one(&vec_of(1), -50.0));
         assert!(!c.clone().rank_one(&vec_of(1), f32::NAN));
         assert!(!c.rank_one(&vec_of(1)[..3], 1.0));
+        // a right-hand side of the wrong length is refused, untouched
+        for len in [0, n - 1, n + 1] {
+            let mut short = vec![1.0f32; len];
+            assert!(!c.solve(&mut short));
+            assert!(short.iter().all(|&v| v == 1.0));
+        }
         assert!(UpdatableCholesky::new(&a[..5], n).is_none());
         let mut indefinite = a.clone();
         indefinite[0] = -1.0;

@@ -25,8 +25,11 @@ import argparse, os, sys
 ap = argparse.ArgumentParser()
 ap.add_argument("--peer", default="../shared/peer")
 ap.add_argument("--out", default="/tmp/folds")
-ap.add_argument("--users-fraction", type=float, default=1.0)
+ap.add_argument("--users-fraction", type=float, default=1.0,
+                help="share of each fold's training customers to keep, in (0, 1]")
 args = ap.parse_args()
+if not 0.0 < args.users_fraction <= 1.0:  # also refuses nan
+    ap.error(f"--users-fraction must be in (0, 1], not {args.users_fraction}")
 sys.path.insert(0, os.path.abspath(args.peer))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -37,7 +40,7 @@ def write(name, fold, train, test):
     if args.users_fraction < 1.0:
         users = sorted(train.user_id.unique())
         rng = np.random.default_rng(7)
-        keep = set(rng.choice(users, int(len(users) * args.users_fraction), replace=False))
+        keep = set(rng.choice(users, max(1, int(len(users) * args.users_fraction)), replace=False))
         train, test = train[train.user_id.isin(keep)], test[test.user_id.isin(keep)]
     d = os.path.join(args.out, name, fold)
     os.makedirs(d, exist_ok=True)
