@@ -399,24 +399,27 @@ impl Clock {
     }
 }
 
-/// Scratch space for one conjugate-gradient solve.
+/// Rows solved together: their Gram products read the `f × f` Gram matrix once for all of
+/// them (see [`Kernels::matvec4`]). Everything else is per row, and each row's arithmetic is
+/// the same whichever block it falls in, so results do not depend on the blocking.
+const BLOCK: usize = 4;
+
+/// Scratch space for the conjugate-gradient solves of one block of rows.
 struct Scratch {
+    /// Residuals, directions and `A·p`, `BLOCK` vectors of `f` each.
     r: Vec<f32>,
     p: Vec<f32>,
     ap: Vec<f32>,
-    /// The row's own factor rows, gathered so the CG steps read them from L1.
-    own: Vec<f32>,
-    /// One value per interaction of the row.
+    /// One value per interaction of the row being worked on.
     dots: Vec<f32>,
 }
 
 impl Scratch {
     fn new(f: usize) -> Self {
         Scratch {
-            r: vec![0.0; f],
-            p: vec![0.0; f],
-            ap: vec![0.0; f],
-            own: Vec::new(),
+            r: vec![0.0; BLOCK * f],
+            p: vec![0.0; BLOCK * f],
+            ap: vec![0.0; BLOCK * f],
             dots: Vec::new(),
         }
     }
@@ -435,113 +438,162 @@ fn solve_rows(
     let other = other.as_slice().expect("factors are contiguous");
     let g = g.as_slice().expect("gram is contiguous");
     let rows = target.as_slice_mut().expect("factors are contiguous");
-    let solve = |s: &mut Scratch, (u, x): (usize, &mut [f32])| {
-        let (idx, w) = matrix.row(u);
-        cg_solve(x, other, f, g, idx, w, cfg, reg(idx.len()), s);
+    let solve = |s: &mut Scratch, (b, xs): (usize, &mut [f32])| {
+        let sys = Rows {
+            first: b * BLOCK,
+            other,
+            f,
+            g,
+            matrix,
+            reg: &reg,
+        };
+        match Avx2Fma::detect() {
+            Some(k) => cg_solve_block(k, &sys, xs, cfg.cg_steps, s),
+            None => cg_solve_block(Portable, &sys, xs, cfg.cg_steps, s),
+        }
     };
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        rows.par_chunks_mut(f)
+        rows.par_chunks_mut(BLOCK * f)
             .enumerate()
-            .with_min_len(16)
+            .with_min_len(4)
             .for_each_init(|| Scratch::new(f), solve);
     }
     #[cfg(not(feature = "parallel"))]
     {
         let mut s = Scratch::new(f);
-        rows.chunks_mut(f)
+        rows.chunks_mut(BLOCK * f)
             .enumerate()
-            .for_each(|ux| solve(&mut s, ux));
+            .for_each(|bx| solve(&mut s, bx));
     }
 }
 
-/// A few conjugate-gradient steps on `(G + λI + Σ (c_i − 1) y_i y_iᵀ) x = Σ c_i y_i` (`conf`
-/// holds the confidences `c_i`), warm-started
-/// from the current `x` (Takács et al. 2011).
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn cg_solve(
-    x: &mut [f32],
-    other: &[f32],
+/// What the systems of a block of rows are made of.
+struct Rows<'a, R> {
+    /// Index of the block's first row.
+    first: usize,
+    /// The fixed factors, row-major, `f` columns.
+    other: &'a [f32],
     f: usize,
-    g: &[f32],
-    idx: &[u32],
-    w: &[f32],
-    cfg: &AlsConfig,
-    reg: f32,
-    s: &mut Scratch,
-) {
-    match Avx2Fma::detect() {
-        Some(k) => cg_solve_in(k, x, other, f, g, idx, w, cfg, reg, s),
-        None => cg_solve_in(Portable, x, other, f, g, idx, w, cfg, reg, s),
+    /// Gram matrix of `other`, `f × f`.
+    g: &'a [f32],
+    /// Each row's interactions with their confidences.
+    matrix: &'a Interactions,
+    /// Regularization for a row with `n` interactions.
+    reg: &'a R,
+}
+
+impl<R: Fn(usize) -> f32> Rows<'_, R> {
+    /// Row `i` of the fixed factors.
+    #[inline(always)]
+    fn factor(&self, i: u32) -> &[f32] {
+        &self.other[i as usize * self.f..(i as usize + 1) * self.f]
+    }
+
+    /// `out_j = G·v_j` for the first `b` vectors of `vs`: four at a time when the block is
+    /// full (the same values as one at a time).
+    #[inline(always)]
+    fn gram_times<K: Kernels>(&self, k: K, vs: &[f32], b: usize, out: &mut [f32]) {
+        let f = self.f;
+        if b == BLOCK {
+            k.matvec4(self.g, &vs[..BLOCK * f], &mut out[..BLOCK * f]);
+        } else {
+            for (v, o) in vs.chunks_exact(f).zip(out.chunks_exact_mut(f)).take(b) {
+                k.matvec(self.g, v, o);
+            }
+        }
+    }
+
+    /// `out += Σ_i d_i y_i` over row `u`'s interactions `i`, with `d_i = h(c_i, y_i·v)`.
+    #[inline(always)]
+    fn add_own<K: Kernels>(
+        &self,
+        k: K,
+        u: usize,
+        v: &[f32],
+        dots: &mut Vec<f32>,
+        h: impl Fn(f32, f32) -> f32,
+        out: &mut [f32],
+    ) {
+        let (idx, conf) = self.matrix.row(u);
+        let n = idx.len();
+        dots.resize(n, 0.0);
+        k.matvec_rows(|t| self.factor(idx[t]), n, v, dots);
+        for (d, &c) in dots.iter_mut().zip(conf) {
+            *d = h(c, *d);
+        }
+        k.combine_rows_with(dots, |t| self.factor(idx[t]), n, out);
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A few conjugate-gradient steps for each row `u` of a block (its vector a row of `xs`) on
+/// `(G + λI + Σ (c_i − 1) y_i y_iᵀ) x = Σ c_i y_i` (`c_i` the confidences of its
+/// interactions), warm-started from the current `x` (Takács et al. 2011). The rows step
+/// together so that their products with `G` share one read of it; a row whose residual
+/// vanishes, or whose step would not be finite, stops where it is, as it would alone.
 #[inline(always)]
-fn cg_solve_in<K: Kernels>(
+fn cg_solve_block<K: Kernels, R: Fn(usize) -> f32>(
     k: K,
-    x: &mut [f32],
-    other: &[f32],
-    f: usize,
-    g: &[f32],
-    idx: &[u32],
-    conf: &[f32],
-    cfg: &AlsConfig,
-    reg: f32,
+    sys: &Rows<'_, R>,
+    xs: &mut [f32],
+    steps: usize,
     s: &mut Scratch,
 ) {
-    let Scratch {
-        r,
-        p,
-        ap,
-        own,
-        dots,
-    } = s;
-    let n = idx.len();
-    own.clear();
-    for &i in idx {
-        own.extend_from_slice(&other[i as usize * f..i as usize * f + f]);
-    }
-    dots.resize(n, 0.0);
+    let f = sys.f;
+    let b = xs.len() / f;
+    let Scratch { r, p, ap, dots } = s;
+    let mut rs_old = [0f32; BLOCK];
+    let mut active = [false; BLOCK];
     // r = b − A x = Σ (c − (c − 1)·y·x) y − G x − λ x
-    k.matvec(g, x, r);
-    for (ri, xi) in r.iter_mut().zip(x.iter()) {
-        *ri = -*ri - reg * xi;
+    sys.gram_times(k, xs, b, r);
+    for j in 0..b {
+        let u = sys.first + j;
+        let lambda = (sys.reg)(sys.matrix.row(u).0.len());
+        let (x, rj) = (&xs[j * f..(j + 1) * f], &mut r[j * f..(j + 1) * f]);
+        for (ri, xi) in rj.iter_mut().zip(x.iter()) {
+            *ri = -*ri - lambda * xi;
+        }
+        sys.add_own(k, u, x, dots, |c, d| c - (c - 1.0) * d, rj);
+        p[j * f..(j + 1) * f].copy_from_slice(rj);
+        rs_old[j] = k.dot(rj, rj);
+        active[j] = true;
     }
-    k.matvec(own, x, dots);
-    for (d, &c) in dots.iter_mut().zip(conf) {
-        *d = c - (c - 1.0) * *d;
-    }
-    k.combine_rows(dots, own, r);
-    p.copy_from_slice(r);
-    let mut rs_old = k.dot(r, r);
-    for _ in 0..cfg.cg_steps {
-        if rs_old < 1e-20 {
+    for _ in 0..steps {
+        for (a, &rs) in active.iter_mut().zip(&rs_old) {
+            *a &= rs >= 1e-20;
+        }
+        if !active.contains(&true) {
             break;
         }
         // ap = A p = G p + λ p + Σ (c − 1)(y·p) y
-        k.matvec(g, p, ap);
-        k.axpy(reg, p, ap);
-        k.matvec(own, p, dots);
-        for (d, &c) in dots.iter_mut().zip(conf) {
-            *d *= c - 1.0;
+        sys.gram_times(k, p, b, ap);
+        for j in 0..b {
+            if !active[j] {
+                continue;
+            }
+            let u = sys.first + j;
+            let lambda = (sys.reg)(sys.matrix.row(u).0.len());
+            let span = j * f..(j + 1) * f;
+            let (pj, apj) = (&mut p[span.clone()], &mut ap[span.clone()]);
+            k.axpy(lambda, pj, apj);
+            sys.add_own(k, u, pj, dots, |c, d| d * (c - 1.0), apj);
+            let pap = k.dot(pj, apj);
+            if pap <= 0.0 || !pap.is_finite() {
+                active[j] = false;
+                continue;
+            }
+            let step = rs_old[j] / pap;
+            let (xj, rj) = (&mut xs[span.clone()], &mut r[span]);
+            k.axpy(step, pj, xj);
+            k.axpy(-step, apj, rj);
+            let rs_new = k.dot(rj, rj);
+            let beta = rs_new / rs_old[j];
+            for (pi, ri) in pj.iter_mut().zip(rj.iter()) {
+                *pi = ri + beta * *pi;
+            }
+            rs_old[j] = rs_new;
         }
-        k.combine_rows(dots, own, ap);
-        let pap = k.dot(p, ap);
-        if pap <= 0.0 || !pap.is_finite() {
-            break;
-        }
-        let step = rs_old / pap;
-        k.axpy(step, p, x);
-        k.axpy(-step, ap, r);
-        let rs_new = k.dot(r, r);
-        let beta = rs_new / rs_old;
-        for (pi, ri) in p.iter_mut().zip(r.iter()) {
-            *pi = ri + beta * *pi;
-        }
-        rs_old = rs_new;
     }
 }
 
@@ -1239,6 +1291,53 @@ mod tests {
                     "user {u} target {t}: {j} vs {best:?}"
                 );
             }
+        }
+    }
+
+    /// A row's conjugate-gradient solve gives the same bits whether it runs in a block of four
+    /// or alone, with each kernel: the model does not depend on the blocking.
+    fn blocked_equals_alone<K: Kernels>(k: K) {
+        let m = scattered().map_values(|w| cfg().confidence(w));
+        for f in [5usize, 20, 32] {
+            let mut rng = SmallRng::seed_from_u64(f as u64);
+            let items = Array2::from_shape_fn((m.cols(), f), |_| rng.random_range(-0.5..0.5f32));
+            let start: Vec<f32> = (0..m.rows() * f)
+                .map(|_| rng.random_range(-0.5..0.5f32))
+                .collect();
+            let g = gram(items.view());
+            let reg = |n: usize| 0.1 + n as f32 * 0.01;
+            let rows = |first| Rows {
+                first,
+                other: items.as_slice().unwrap(),
+                f,
+                g: g.as_slice().unwrap(),
+                matrix: &m,
+                reg: &reg,
+            };
+            let mut s = Scratch::new(f);
+            // 78 rows in blocks (the last one of two rows), then two alone
+            let mut blocked = start.clone();
+            for (b, xs) in blocked[..78 * f].chunks_mut(BLOCK * f).enumerate() {
+                cg_solve_block(k, &rows(b * BLOCK), xs, 3, &mut s);
+            }
+            for u in 78..80 {
+                cg_solve_block(k, &rows(u), &mut blocked[u * f..(u + 1) * f], 3, &mut s);
+            }
+            let mut alone = start.clone();
+            for (u, x) in alone.chunks_mut(f).enumerate() {
+                cg_solve_block(k, &rows(u), x, 3, &mut s);
+            }
+            assert!(blocked != start, "f={f}: the solves moved the vectors");
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&blocked), bits(&alone), "f={f}");
+        }
+    }
+
+    #[test]
+    fn blocked_solves_equal_solves_one_row_at_a_time() {
+        blocked_equals_alone(Portable);
+        if let Some(k) = Avx2Fma::detect() {
+            blocked_equals_alone(k);
         }
     }
 

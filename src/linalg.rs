@@ -50,6 +50,50 @@ pub trait Kernels: Copy + Send + Sync + 'static {
             }
         }
     }
+    /// `out[r] = row(r) · v` for `r < rows` (and `r < out.len()`): [`Kernels::matvec`] over rows
+    /// that lie anywhere, such as a customer's products picked by index, with the same
+    /// arithmetic as `matvec` over the same rows stored together.
+    #[inline(always)]
+    fn matvec_rows<'a>(
+        self,
+        row: impl Fn(usize) -> &'a [f32],
+        rows: usize,
+        v: &[f32],
+        out: &mut [f32],
+    ) {
+        for (r, o) in out.iter_mut().enumerate().take(rows) {
+            *o = self.dot(row(r), v);
+        }
+    }
+    /// [`Kernels::matvec`] of four vectors at once: `vs` holds four vectors one after another
+    /// and `out` their four products of `out.len() / 4` rows each. Each product is exactly what
+    /// `matvec` gives for its vector alone; the point is to read `m` once instead of four
+    /// times, which is what bounds a product with a matrix that does not fit in L1.
+    #[inline(always)]
+    fn matvec4(self, m: &[f32], vs: &[f32], out: &mut [f32]) {
+        let (n, rows) = (vs.len() / 4, out.len() / 4);
+        if n == 0 {
+            out.iter_mut().for_each(|o| *o = 0.0);
+            return;
+        }
+        for (v, o) in vs.chunks_exact(n).zip(out.chunks_exact_mut(rows.max(1))) {
+            self.matvec(m, &v[..n], o);
+        }
+    }
+    /// `out += Σ_{k < rows} coefs[k] · row(k)`: [`Kernels::combine_rows`] over rows that lie
+    /// anywhere, with the same arithmetic as over the same rows stored together.
+    #[inline(always)]
+    fn combine_rows_with<'a>(
+        self,
+        coefs: &[f32],
+        row: impl Fn(usize) -> &'a [f32],
+        rows: usize,
+        out: &mut [f32],
+    ) {
+        for (k, &c) in coefs.iter().enumerate().take(rows) {
+            self.axpy(c, row(k), out);
+        }
+    }
 }
 
 /// Portable kernels. On `wasm32` built with `simd128` they are written with WebAssembly SIMD
@@ -164,6 +208,51 @@ impl Kernels for Avx2Fma {
         #[cfg(not(target_arch = "x86_64"))]
         Portable.combine_rows_strided(coefs, m, stride, out)
     }
+
+    #[inline(always)]
+    fn matvec_rows<'a>(
+        self,
+        row: impl Fn(usize) -> &'a [f32],
+        rows: usize,
+        v: &[f32],
+        out: &mut [f32],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: an `Avx2Fma` exists only when `detect` found AVX2 and FMA.
+            unsafe { x86::matvec_rows(row, rows, v, out) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Portable.matvec_rows(row, rows, v, out)
+    }
+
+    #[inline(always)]
+    fn matvec4(self, m: &[f32], vs: &[f32], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: an `Avx2Fma` exists only when `detect` found AVX2 and FMA.
+            unsafe { x86::matvec4(m, vs, out) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Portable.matvec4(m, vs, out)
+    }
+
+    #[inline(always)]
+    fn combine_rows_with<'a>(
+        self,
+        coefs: &[f32],
+        row: impl Fn(usize) -> &'a [f32],
+        rows: usize,
+        out: &mut [f32],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: an `Avx2Fma` exists only when `detect` found AVX2 and FMA.
+            unsafe { x86::combine_rows_with(coefs, row, rows, out) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Portable.combine_rows_with(coefs, row, rows, out)
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -219,8 +308,7 @@ mod x86 {
         s
     }
 
-    /// One dot product per row of `m` (row length `v.len()`): four rows per pass share the
-    /// loads of `v`, and their four sums are reduced together.
+    /// One dot product per row of `m` (row length `v.len()`), through [`matvec_rows`].
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn matvec(m: &[f32], v: &[f32], out: &mut [f32]) {
         let n = v.len();
@@ -229,47 +317,145 @@ mod x86 {
             return;
         }
         let rows = out.len().min(m.len() / n);
+        matvec_rows(|r| &m[r * n..(r + 1) * n], rows, v, out)
+    }
+
+    /// The four sums `[Σa, Σb, Σc, Σd]` of the lanes of four accumulators, each reduced as
+    /// `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))` whichever four are reduced together.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn reduce4(acc: [__m256; 4]) -> [f32; 4] {
+        let h01 = _mm256_hadd_ps(acc[0], acc[1]);
+        let h23 = _mm256_hadd_ps(acc[2], acc[3]);
+        let h = _mm256_hadd_ps(h01, h23);
+        let s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+        let mut sums = [0f32; 4];
+        // SAFETY: `sums` holds four floats.
+        unsafe { _mm_storeu_ps(sums.as_mut_ptr(), s) };
+        sums
+    }
+
+    /// `out[r] = row(r) · v` for the first `rows` outputs (rows at least `v.len()` long):
+    /// four rows per pass share the loads of `v`, and their four sums are reduced together.
+    /// Each output is one chain of eight lanes reduced by [`reduce4`], then the columns past
+    /// the last multiple of eight in order; rows past the last multiple of four use [`dot`].
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn matvec_rows<'a>(
+        row: impl Fn(usize) -> &'a [f32],
+        rows: usize,
+        v: &[f32],
+        out: &mut [f32],
+    ) {
+        let n = v.len();
+        let rows = rows.min(out.len());
         let body = n - n % 8;
         let mut r = 0;
         while r + 4 <= rows {
-            let base = &m[r * n..(r + 4) * n];
+            let base = [
+                &row(r)[..n],
+                &row(r + 1)[..n],
+                &row(r + 2)[..n],
+                &row(r + 3)[..n],
+            ];
             let mut acc = [_mm256_setzero_ps(); 4];
             let mut i = 0;
-            // SAFETY: i + 8 ≤ body ≤ n, so every load stays inside `v` and inside row k of
-            // `base`, which holds four rows of n floats.
+            // SAFETY: i + 8 ≤ body ≤ n, so every load stays inside `v` and inside each of the
+            // four rows, which hold n floats.
             unsafe {
                 while i < body {
                     let x = _mm256_loadu_ps(v.as_ptr().add(i));
-                    for (k, a) in acc.iter_mut().enumerate() {
-                        *a = _mm256_fmadd_ps(_mm256_loadu_ps(base.as_ptr().add(k * n + i)), x, *a);
+                    for (a, b) in acc.iter_mut().zip(&base) {
+                        *a = _mm256_fmadd_ps(_mm256_loadu_ps(b.as_ptr().add(i)), x, *a);
                     }
                     i += 8;
                 }
             }
-            // [s0, s1, s2, s3] in one register
-            let h01 = _mm256_hadd_ps(acc[0], acc[1]);
-            let h23 = _mm256_hadd_ps(acc[2], acc[3]);
-            let h = _mm256_hadd_ps(h01, h23);
-            let s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-            let mut sums = [0f32; 4];
-            // SAFETY: `sums` holds four floats.
-            unsafe { _mm_storeu_ps(sums.as_mut_ptr(), s) };
+            let mut sums = reduce4(acc);
             for (k, sum) in sums.iter_mut().enumerate() {
                 for j in body..n {
-                    *sum = base[k * n + j].mul_add(v[j], *sum);
+                    *sum = base[k][j].mul_add(v[j], *sum);
                 }
                 out[r + k] = *sum;
             }
             r += 4;
         }
         while r < rows {
-            out[r] = dot(&m[r * n..(r + 1) * n], v);
+            out[r] = dot(&row(r)[..n], v);
             r += 1;
         }
     }
 
-    /// `out += Σ_k coefs[k] · row_k(m)`, four rows per pass so `out` is loaded and stored once
-    /// per four rows.
+    /// [`matvec`] of four vectors at once (`vs` holds them one after another, `out` their
+    /// products, `out.len() / 4` rows each), with the same arithmetic per vector as four calls.
+    /// Two rows of `m` meet four vectors per pass, so each load of `m` feeds four products:
+    /// `m` is read once for all four, not four times.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn matvec4(m: &[f32], vs: &[f32], out: &mut [f32]) {
+        let n = vs.len() / 4;
+        let stride = out.len() / 4;
+        if n == 0 {
+            out.iter_mut().for_each(|o| *o = 0.0);
+            return;
+        }
+        let rows = stride.min(m.len() / n);
+        let v = [
+            &vs[..n],
+            &vs[n..2 * n],
+            &vs[2 * n..3 * n],
+            &vs[3 * n..4 * n],
+        ];
+        let body = n - n % 8;
+        let mut r = 0;
+        while r + 4 <= rows {
+            for pair in [r, r + 2] {
+                let base = [
+                    &m[pair * n..(pair + 1) * n],
+                    &m[(pair + 1) * n..(pair + 2) * n],
+                ];
+                let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+                let mut i = 0;
+                // SAFETY: i + 8 ≤ body ≤ n, so every load stays inside each vector of `v` and
+                // each row of `base`, all n floats long.
+                unsafe {
+                    while i < body {
+                        let x = [
+                            _mm256_loadu_ps(v[0].as_ptr().add(i)),
+                            _mm256_loadu_ps(v[1].as_ptr().add(i)),
+                            _mm256_loadu_ps(v[2].as_ptr().add(i)),
+                            _mm256_loadu_ps(v[3].as_ptr().add(i)),
+                        ];
+                        for (acc, b) in acc.iter_mut().zip(&base) {
+                            let y = _mm256_loadu_ps(b.as_ptr().add(i));
+                            for (a, x) in acc.iter_mut().zip(&x) {
+                                *a = _mm256_fmadd_ps(y, *x, *a);
+                            }
+                        }
+                        i += 8;
+                    }
+                }
+                for (k, acc) in acc.into_iter().enumerate() {
+                    let mut sums = reduce4(acc);
+                    for (j, sum) in sums.iter_mut().enumerate() {
+                        for c in body..n {
+                            *sum = base[k][c].mul_add(v[j][c], *sum);
+                        }
+                        out[j * stride + pair + k] = *sum;
+                    }
+                }
+            }
+            r += 4;
+        }
+        while r < rows {
+            for (j, v) in v.iter().enumerate() {
+                out[j * stride + r] = dot(&m[r * n..(r + 1) * n], v);
+            }
+            r += 1;
+        }
+    }
+
+    /// `out += Σ_k coefs[k] · row_k(m)` for a row-major `m` whose rows are `stride` apart,
+    /// through [`combine_rows_with`].
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn combine_rows(coefs: &[f32], m: &[f32], stride: usize, out: &mut [f32]) {
         let n = out.len();
@@ -278,10 +464,31 @@ mod x86 {
         }
         // rows whose first n columns lie inside m
         let rows = coefs.len().min((m.len() + stride - n) / stride);
+        combine_rows_with(coefs, |k| &m[k * stride..k * stride + n], rows, out)
+    }
+
+    /// `out += Σ_{k < rows} coefs[k] · row(k)` (rows at least `out.len()` long), four rows per
+    /// pass so `out` is loaded and stored once per four rows; rows past the last multiple of
+    /// four use [`axpy`].
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn combine_rows_with<'a>(
+        coefs: &[f32],
+        row: impl Fn(usize) -> &'a [f32],
+        rows: usize,
+        out: &mut [f32],
+    ) {
+        let n = out.len();
+        let rows = rows.min(coefs.len());
         let body = n - n % 8;
         let mut r = 0;
         while r + 4 <= rows {
-            let base = &m[r * stride..(r + 3) * stride + n];
+            let base = [
+                &row(r)[..n],
+                &row(r + 1)[..n],
+                &row(r + 2)[..n],
+                &row(r + 3)[..n],
+            ];
             let c = [
                 _mm256_set1_ps(coefs[r]),
                 _mm256_set1_ps(coefs[r + 1]),
@@ -289,18 +496,14 @@ mod x86 {
                 _mm256_set1_ps(coefs[r + 3]),
             ];
             let mut i = 0;
-            // SAFETY: i + 8 ≤ body ≤ n, inside `out`; row k of `base` starts at k·stride and
-            // `base` holds 3·stride + n values, so k·stride + i + 8 ≤ base.len() for k ≤ 3.
+            // SAFETY: i + 8 ≤ body ≤ n, inside `out` and inside each of the four rows, which
+            // hold n floats.
             unsafe {
                 while i < body {
                     let po = out.as_mut_ptr().add(i);
                     let mut acc = _mm256_loadu_ps(po);
-                    for (k, ck) in c.iter().enumerate() {
-                        acc = _mm256_fmadd_ps(
-                            *ck,
-                            _mm256_loadu_ps(base.as_ptr().add(k * stride + i)),
-                            acc,
-                        );
+                    for (ck, b) in c.iter().zip(&base) {
+                        acc = _mm256_fmadd_ps(*ck, _mm256_loadu_ps(b.as_ptr().add(i)), acc);
                     }
                     _mm256_storeu_ps(po, acc);
                     i += 8;
@@ -308,15 +511,15 @@ mod x86 {
             }
             for j in body..n {
                 let mut o = out[j];
-                for k in 0..4 {
-                    o = coefs[r + k].mul_add(base[k * stride + j], o);
+                for (k, b) in base.iter().enumerate() {
+                    o = coefs[r + k].mul_add(b[j], o);
                 }
                 out[j] = o;
             }
             r += 4;
         }
         while r < rows {
-            axpy(coefs[r], &m[r * stride..r * stride + n], out);
+            axpy(coefs[r], &row(r)[..n], out);
             r += 1;
         }
     }
@@ -853,6 +1056,65 @@ mod tests {
             for (p, q) in y1.iter().zip(&y2) {
                 assert!((p - q).abs() < 1e-6);
             }
+        }
+    }
+
+    /// The gathered and four-vector products give exactly (bit for bit) what the plain ones
+    /// give on the same rows stored together, with each kernel: training relies on it for
+    /// results that do not depend on how rows are blocked.
+    fn gathered_and_blocked_match<K: Kernels>(k: K) {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for n in [1, 3, 7, 8, 9, 16, 17, 33, 64, 100] {
+            // a table of 11 rows, of which a "customer" picks 0 to 9 in scattered order
+            let table: Vec<f32> = (0..11 * n).map(|i| (i as f32 * 0.173).sin()).collect();
+            let v: Vec<f32> = (0..n).map(|i| (i as f32 * 0.29).cos()).collect();
+            for picks in [0usize, 1, 3, 4, 5, 8, 9] {
+                let idx: Vec<usize> = (0..picks).map(|t| (t * 7 + 3) % 11).collect();
+                let row = |t: usize| &table[idx[t] * n..(idx[t] + 1) * n];
+                let gathered: Vec<f32> = (0..picks).flat_map(row).copied().collect();
+                let (mut plain, mut rows) = (vec![0f32; picks], vec![0f32; picks]);
+                k.matvec(&gathered, &v, &mut plain);
+                k.matvec_rows(row, picks, &v, &mut rows);
+                assert_eq!(bits(&plain), bits(&rows), "matvec_rows n={n} picks={picks}");
+                let coefs: Vec<f32> = (0..picks).map(|t| 0.5 - t as f32 * 0.3).collect();
+                let (mut plain, mut rows) = (v.clone(), v.clone());
+                k.combine_rows(&coefs, &gathered, &mut plain);
+                k.combine_rows_with(&coefs, row, picks, &mut rows);
+                assert_eq!(
+                    bits(&plain),
+                    bits(&rows),
+                    "combine_rows_with n={n} picks={picks}"
+                );
+            }
+            // four vectors against an m of 0 to 9 rows of n
+            let vs: Vec<f32> = (0..4 * n).map(|i| (i as f32 * 0.41).sin() * 2.0).collect();
+            for m_rows in [0usize, 1, 3, 4, 5, 8, 9] {
+                let m = &table[..m_rows * n];
+                let mut four = vec![f32::NAN; 4 * m_rows];
+                k.matvec4(m, &vs, &mut four);
+                for (j, o) in four.chunks_exact(m_rows.max(1)).enumerate().take(4) {
+                    let mut one = vec![0f32; m_rows];
+                    k.matvec(m, &vs[j * n..(j + 1) * n], &mut one);
+                    assert_eq!(
+                        bits(&one),
+                        bits(&o[..m_rows]),
+                        "matvec4 n={n} rows={m_rows}"
+                    );
+                }
+            }
+        }
+        // no columns: zero products
+        let mut out = [f32::NAN; 8];
+        k.matvec4(&[], &[], &mut out);
+        assert_eq!(out, [0.0; 8]);
+    }
+
+    #[test]
+    fn gathered_and_blocked_products_match_plain_ones() {
+        gathered_and_blocked_match(Portable);
+        match Avx2Fma::detect() {
+            Some(k) => gathered_and_blocked_match(k),
+            None => eprintln!("no AVX2/FMA here: portable kernels only"),
         }
     }
 

@@ -100,7 +100,7 @@ impl Kernels for Portable {
         }
     }
 
-    /// One dot product per row of `m` (row length `v.len()`), four rows per pass.
+    /// One dot product per row of `m` (row length `v.len()`), through `matvec_rows`.
     #[inline(always)]
     fn matvec(self, m: &[f32], v: &[f32], out: &mut [f32]) {
         let n = v.len();
@@ -109,32 +109,51 @@ impl Kernels for Portable {
             return;
         }
         let rows = out.len().min(m.len() / n);
+        self.matvec_rows(|r| &m[r * n..(r + 1) * n], rows, v, out)
+    }
+
+    /// `out[r] = row(r) · v` (rows at least `v.len()` long), four rows per pass.
+    #[inline(always)]
+    fn matvec_rows<'a>(
+        self,
+        row: impl Fn(usize) -> &'a [f32],
+        rows: usize,
+        v: &[f32],
+        out: &mut [f32],
+    ) {
+        let n = v.len();
+        let rows = rows.min(out.len());
         let body = n - n % W;
+        let pv = v.as_ptr();
         let mut r = 0;
         while r + 4 <= rows {
-            let base = &m[r * n..(r + 4) * n];
-            let (pb, pv) = (base.as_ptr(), v.as_ptr());
+            let base = [
+                &row(r)[..n],
+                &row(r + 1)[..n],
+                &row(r + 2)[..n],
+                &row(r + 3)[..n],
+            ];
             // Two sets of four sums (even and odd steps of four columns): eight independent
             // addition chains keep the adder busy.
             let mut acc = [[f32x4_splat(0.0); 4]; 2];
             let mut i = 0;
             // SAFETY: every load reads four floats at offsets i..i+4 ≤ body ≤ n, inside `v`
-            // and inside row k of `base`, which holds four rows of n floats.
+            // and inside each of the four rows, which hold n floats.
             unsafe {
                 while i + 2 * W <= body {
                     for (h, acc) in acc.iter_mut().enumerate() {
                         let o = i + h * W;
                         let x = load(pv.add(o));
-                        for (k, a) in acc.iter_mut().enumerate() {
-                            *a = f32x4_add(*a, f32x4_mul(load(pb.add(k * n + o)), x));
+                        for (a, b) in acc.iter_mut().zip(&base) {
+                            *a = f32x4_add(*a, f32x4_mul(load(b.as_ptr().add(o)), x));
                         }
                     }
                     i += 2 * W;
                 }
                 if i < body {
                     let x = load(pv.add(i));
-                    for (k, a) in acc[0].iter_mut().enumerate() {
-                        *a = f32x4_add(*a, f32x4_mul(load(pb.add(k * n + i)), x));
+                    for (a, b) in acc[0].iter_mut().zip(&base) {
+                        *a = f32x4_add(*a, f32x4_mul(load(b.as_ptr().add(i)), x));
                     }
                 }
             }
@@ -151,16 +170,16 @@ impl Kernels for Portable {
                 f32x4_extract_lane::<2>(s),
                 f32x4_extract_lane::<3>(s),
             ];
-            for (k, sum) in sums.iter_mut().enumerate() {
+            for (sum, b) in sums.iter_mut().zip(&base) {
                 for j in body..n {
-                    *sum += base[k * n + j] * v[j];
+                    *sum += b[j] * v[j];
                 }
             }
             out[r..r + 4].copy_from_slice(&sums);
             r += 4;
         }
         while r < rows {
-            out[r] = self.dot(&m[r * n..(r + 1) * n], v);
+            out[r] = self.dot(&row(r)[..n], v);
             r += 1;
         }
     }
