@@ -648,7 +648,7 @@ mod tests {
             // small integers: exact in f32 whatever the summation order, and ties are common
             let items = Array2::from_shape_fn((n, f), |(i, j)| (((i * 31 + j * 17) as u64 ^ seed) % 7) as f32 - 3.0);
             let q: Vec<f32> = (0..f).map(|j| ((j as u64 * 13 + seed) % 5) as f32 - 2.0).collect();
-            let exclude: Bitset = (0..n as u32).filter(|i| ex > 0 && (*i as usize) % (ex + 1) == 0).collect();
+            let exclude: Bitset = (0..n as u32).filter(|i| ex > 0 && (*i as usize).is_multiple_of(ex + 1)).collect();
             let table = QuantizedItems::new(items.view()).unwrap();
             prop_assert_eq!(
                 table.top_k(items.view(), &q, k, Some(&exclude)),

@@ -271,7 +271,7 @@ mod tests {
             // coarse values make ties common
             let items = Array2::from_shape_fn((n, f), |(i, j)| (((i * 31 + j * 17) as u64 ^ seed) % 7) as f32 - 3.0);
             let q: Vec<f32> = (0..f).map(|j| ((j as u64 * 13 + seed) % 5) as f32 - 2.0).collect();
-            let exclude: Bitset = (0..n as u32).filter(|i| ex > 0 && (*i as usize) % (ex + 1) == 0).collect();
+            let exclude: Bitset = (0..n as u32).filter(|i| ex > 0 && (*i as usize).is_multiple_of(ex + 1)).collect();
             let got = top_k(items.view(), &q, k, Some(&exclude));
             prop_assert_eq!(got, naive(&items, &q, k, &exclude));
             let all: Vec<u32> = (0..n as u32).rev().collect();

@@ -67,7 +67,7 @@ fn small_shop() -> Engine {
             (format!("c{c}"), coffee)
         };
         for (j, p) in set.iter().enumerate() {
-            if (c as usize + j) % 4 != 0 {
+            if !(c as usize + j).is_multiple_of(4) {
                 let ts = T0 + (c * 3 + j as i64) * DAY;
                 e.record_purchase(&purchase(&name, p, ts, None)).unwrap();
             }
