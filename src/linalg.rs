@@ -801,10 +801,13 @@ impl Cholesky64 {
         Some(Cholesky64 { l: a, n })
     }
 
-    /// Solves `L Lᵀ x = b` in place (`b` has length `n`).
-    pub fn solve(&self, b: &mut [f64]) {
+    /// Solves `L Lᵀ x = b` in place. Returns `false`, leaving `b` untouched, when `b` is not
+    /// `n` long.
+    pub fn solve(&self, b: &mut [f64]) -> bool {
         let (l, n) = (&self.l, self.n);
-        debug_assert_eq!(b.len(), n);
+        if b.len() != n {
+            return false;
+        }
         for i in 0..n {
             let row = &l[i * n..i * n + i + 1];
             let s: f64 = row[..i].iter().zip(&b[..i]).map(|(a, b)| a * b).sum();
@@ -818,6 +821,7 @@ impl Cholesky64 {
                 *b -= x * r;
             }
         }
+        true
     }
 }
 
@@ -1016,7 +1020,9 @@ impl Woodbury {
             .zip(&self.root)
             .map(|(s, r)| r * k.dot(s, &b) as f64)
             .collect();
-        self.s.solve(&mut t);
+        // `t` has one entry per row, as the factor has
+        let solved = self.s.solve(&mut t);
+        debug_assert!(solved);
         let mut x = b;
         for ((y, &r), &t) in self.rows.chunks_exact(f).zip(&self.root).zip(&t) {
             k.axpy(-((r * t) as f32), y, &mut x);
@@ -1035,7 +1041,8 @@ impl Woodbury {
             .map(|s| k.dot(s, y) as f64)
             .collect();
         let mut q: Vec<f64> = p.iter().zip(&self.root).map(|(p, r)| p * r).collect();
-        self.s.solve(&mut q);
+        let solved = self.s.solve(&mut q);
+        debug_assert!(solved);
         q.iter_mut().zip(&self.root).for_each(|(q, r)| *q *= r);
         for (pj, mj) in p.iter().zip(self.m.chunks_exact(n.max(1))) {
             let correction: f64 = mj.iter().zip(&q).map(|(m, q)| m * q).sum();
@@ -1066,7 +1073,14 @@ mod tests {
             let mut rhs: Vec<f64> = (0..n)
                 .map(|r| (0..n).map(|c| a[r * n + c] * x[c]).sum())
                 .collect();
-            Cholesky64::new(a, n).unwrap().solve(&mut rhs);
+            let c = Cholesky64::new(a, n).unwrap();
+            // a right-hand side of the wrong length is refused and left as it was
+            for len in [n - 1, n + 1] {
+                let mut wrong = vec![1.0; len];
+                assert!(!c.solve(&mut wrong), "n={n} len={len}");
+                assert_eq!(wrong, vec![1.0; len]);
+            }
+            assert!(c.solve(&mut rhs));
             for (got, want) in rhs.iter().zip(&x) {
                 assert!((got - want).abs() < 1e-9, "n={n}: {got} vs {want}");
             }
@@ -1075,7 +1089,7 @@ mod tests {
         assert!(Cholesky64::new(vec![f64::NAN], 1).is_none());
         assert!(Cholesky64::new(vec![1.0; 3], 2).is_none()); // not n × n
         let empty = Cholesky64::new(Vec::new(), 0).unwrap();
-        empty.solve(&mut []);
+        assert!(empty.solve(&mut []));
     }
 
     #[test]
