@@ -410,8 +410,6 @@ struct Scratch {
     r: Vec<f32>,
     p: Vec<f32>,
     ap: Vec<f32>,
-    /// One value per interaction of the row being worked on.
-    dots: Vec<f32>,
 }
 
 impl Scratch {
@@ -420,7 +418,6 @@ impl Scratch {
             r: vec![0.0; BLOCK * f],
             p: vec![0.0; BLOCK * f],
             ap: vec![0.0; BLOCK * f],
-            dots: Vec::new(),
         }
     }
 }
@@ -512,18 +509,12 @@ impl<R: Fn(usize) -> f32> Rows<'_, R> {
         k: K,
         u: usize,
         v: &[f32],
-        dots: &mut Vec<f32>,
         h: impl Fn(f32, f32) -> f32,
         out: &mut [f32],
     ) {
         let (idx, conf) = self.matrix.row(u);
-        let n = idx.len();
-        dots.resize(n, 0.0);
-        k.matvec_rows(|t| self.factor(idx[t]), n, v, dots);
-        for (d, &c) in dots.iter_mut().zip(conf) {
-            *d = h(c, *d);
-        }
-        k.combine_rows_with(dots, |t| self.factor(idx[t]), n, out);
+        let row = |t: usize| self.factor(idx[t]);
+        k.combine_rows_by_dot(row, idx.len(), v, |t, d| h(conf[t], d), out);
     }
 }
 
@@ -542,7 +533,7 @@ fn cg_solve_block<K: Kernels, R: Fn(usize) -> f32>(
 ) {
     let f = sys.f;
     let b = xs.len() / f;
-    let Scratch { r, p, ap, dots } = s;
+    let Scratch { r, p, ap } = s;
     let mut rs_old = [0f32; BLOCK];
     let mut active = [false; BLOCK];
     // r = b − A x = Σ (c − (c − 1)·y·x) y − G x − λ x
@@ -554,7 +545,7 @@ fn cg_solve_block<K: Kernels, R: Fn(usize) -> f32>(
         for (ri, xi) in rj.iter_mut().zip(x.iter()) {
             *ri = -*ri - lambda * xi;
         }
-        sys.add_own(k, u, x, dots, |c, d| c - (c - 1.0) * d, rj);
+        sys.add_own(k, u, x, |c, d| c - (c - 1.0) * d, rj);
         p[j * f..(j + 1) * f].copy_from_slice(rj);
         rs_old[j] = k.dot(rj, rj);
         active[j] = true;
@@ -577,7 +568,7 @@ fn cg_solve_block<K: Kernels, R: Fn(usize) -> f32>(
             let span = j * f..(j + 1) * f;
             let (pj, apj) = (&mut p[span.clone()], &mut ap[span.clone()]);
             k.axpy(lambda, pj, apj);
-            sys.add_own(k, u, pj, dots, |c, d| d * (c - 1.0), apj);
+            sys.add_own(k, u, pj, |c, d| d * (c - 1.0), apj);
             let pap = k.dot(pj, apj);
             if pap <= 0.0 || !pap.is_finite() {
                 active[j] = false;

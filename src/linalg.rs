@@ -65,6 +65,33 @@ pub trait Kernels: Copy + Send + Sync + 'static {
             *o = self.dot(row(r), v);
         }
     }
+    /// `out += Σ_{k < rows} coef(k, row(k) · v) · row(k)`: [`Kernels::matvec_rows`] then
+    /// [`Kernels::combine_rows_with`], with the same bits, but four rows at a time, so each row
+    /// is still in L1 for the second use instead of read again after all the others.
+    /// `v` and `out` are distinct borrows, so the dot products never see a changed `out`.
+    #[inline(always)]
+    fn combine_rows_by_dot<'a>(
+        self,
+        row: impl Fn(usize) -> &'a [f32],
+        rows: usize,
+        v: &[f32],
+        coef: impl Fn(usize, f32) -> f32,
+        out: &mut [f32],
+    ) {
+        // Both kernels work in groups of four rows from the first, the rest one at a time; a
+        // full group here is one of their groups, and a last short one their rest.
+        let mut d = [0f32; 4];
+        let mut g = 0;
+        while g < rows {
+            let m = (rows - g).min(4);
+            self.matvec_rows(|t| row(g + t), m, v, &mut d[..m]);
+            for (t, d) in d[..m].iter_mut().enumerate() {
+                *d = coef(g + t, *d);
+            }
+            self.combine_rows_with(&d[..m], |t| row(g + t), m, out);
+            g += m;
+        }
+    }
     /// [`Kernels::matvec`] of four vectors at once: `vs` holds four vectors one after another
     /// and `out` their four products of `out.len() / 4` rows each. Each product is exactly what
     /// `matvec` gives for its vector alone; the point is to read `m` once instead of four
@@ -1194,6 +1221,20 @@ mod tests {
                     bits(&plain),
                     bits(&rows),
                     "combine_rows_with n={n} picks={picks}"
+                );
+                // fused: coefficients from the dot products, as two separate passes give them
+                let coef = |t: usize, d: f32| coefs[t] - 0.7 * d;
+                let mut dots = vec![0f32; picks];
+                k.matvec_rows(row, picks, &v, &mut dots);
+                let c: Vec<f32> = dots.iter().enumerate().map(|(t, &d)| coef(t, d)).collect();
+                let out0: Vec<f32> = (0..n).map(|i| (i as f32 * 0.05).cos()).collect();
+                let (mut two, mut fused) = (out0.clone(), out0);
+                k.combine_rows_with(&c, row, picks, &mut two);
+                k.combine_rows_by_dot(row, picks, &v, coef, &mut fused);
+                assert_eq!(
+                    bits(&two),
+                    bits(&fused),
+                    "combine_rows_by_dot n={n} picks={picks}"
                 );
             }
             // four vectors against an m of 0 to 9 rows of n
