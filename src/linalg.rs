@@ -424,19 +424,10 @@ mod x86 {
     /// `m` is read once for all four, not four times.
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn matvec4(m: &[f32], vs: &[f32], out: &mut [f32]) {
-        let n = vs.len() / 4;
-        let stride = out.len() / 4;
-        if n == 0 {
-            out.iter_mut().for_each(|o| *o = 0.0);
+        let Some((v, stride, rows)) = shape4(m, vs, out) else {
             return;
-        }
-        let rows = stride.min(m.len() / n);
-        let v = [
-            &vs[..n],
-            &vs[n..2 * n],
-            &vs[2 * n..3 * n],
-            &vs[3 * n..4 * n],
-        ];
+        };
+        let n = v[0].len();
         let body = n - n % 8;
         let mut r = 0;
         while r + 4 <= rows {
@@ -467,22 +458,72 @@ mod x86 {
                     }
                 }
                 for (k, acc) in acc.into_iter().enumerate() {
-                    let mut sums = reduce4(acc);
-                    for (j, sum) in sums.iter_mut().enumerate() {
-                        for c in body..n {
-                            *sum = base[k][c].mul_add(v[j][c], *sum);
-                        }
-                        out[j * stride + pair + k] = *sum;
-                    }
+                    finish4(reduce4(acc), base[k], &v, body, out, stride, pair + k);
                 }
             }
             r += 4;
         }
-        while r < rows {
+        rest4(m, &v, r..rows, out, stride);
+    }
+
+    /// The four vectors of [`matvec4`] (`n` floats each), the length of each output and the
+    /// rows of `m` that fit in both; `None` after zeroing `out` when the vectors are empty.
+    #[inline(always)]
+    fn shape4<'v>(
+        m: &[f32],
+        vs: &'v [f32],
+        out: &mut [f32],
+    ) -> Option<([&'v [f32]; 4], usize, usize)> {
+        let n = vs.len() / 4;
+        let stride = out.len() / 4;
+        if n == 0 {
+            out.iter_mut().for_each(|o| *o = 0.0);
+            return None;
+        }
+        let v = [
+            &vs[..n],
+            &vs[n..2 * n],
+            &vs[2 * n..3 * n],
+            &vs[3 * n..4 * n],
+        ];
+        Some((v, stride, stride.min(m.len() / n)))
+    }
+
+    /// Ends the four sums of one row of `m` against the four vectors of [`matvec4`]: the
+    /// columns from `body` on, in order, then stores them at `at` of each output.
+    #[inline(always)]
+    fn finish4(
+        mut sums: [f32; 4],
+        row: &[f32],
+        v: &[&[f32]; 4],
+        body: usize,
+        out: &mut [f32],
+        stride: usize,
+        at: usize,
+    ) {
+        for (j, sum) in sums.iter_mut().enumerate() {
+            for c in body..v[j].len() {
+                *sum = row[c].mul_add(v[j][c], *sum);
+            }
+            out[j * stride + at] = *sum;
+        }
+    }
+
+    /// The rows of `m` past the last group of four, against the four vectors of [`matvec4`],
+    /// one [`dot`] each as [`matvec_rows`] does them.
+    #[target_feature(enable = "avx2,fma")]
+    fn rest4(
+        m: &[f32],
+        v: &[&[f32]; 4],
+        rows: std::ops::Range<usize>,
+        out: &mut [f32],
+        stride: usize,
+    ) {
+        let n = v[0].len();
+        for r in rows {
             for (j, v) in v.iter().enumerate() {
                 out[j * stride + r] = dot(&m[r * n..(r + 1) * n], v);
             }
-            r += 1;
         }
     }
 
@@ -507,19 +548,10 @@ mod x86 {
     /// of the AVX2 kernel and the results are the same bits, at twice the width.
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) fn matvec4_avx512(m: &[f32], vs: &[f32], out: &mut [f32]) {
-        let n = vs.len() / 4;
-        let stride = out.len() / 4;
-        if n == 0 {
-            out.iter_mut().for_each(|o| *o = 0.0);
+        let Some((v, stride, rows)) = shape4(m, vs, out) else {
             return;
-        }
-        let rows = stride.min(m.len() / n);
-        let v = [
-            &vs[..n],
-            &vs[n..2 * n],
-            &vs[2 * n..3 * n],
-            &vs[3 * n..4 * n],
-        ];
+        };
+        let n = v[0].len();
         let body = n - n % 8;
         // the upper eight lanes of a 16-lane register
         let high = |a: __m512| _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a)));
@@ -559,22 +591,11 @@ mod x86 {
                     _mm512_castps512_ps256(a23),
                     high(a23),
                 ];
-                let mut sums = reduce4(halves);
-                for (j, sum) in sums.iter_mut().enumerate() {
-                    for c in body..n {
-                        *sum = base[k][c].mul_add(v[j][c], *sum);
-                    }
-                    out[j * stride + r + k] = *sum;
-                }
+                finish4(reduce4(halves), base[k], &v, body, out, stride, r + k);
             }
             r += 4;
         }
-        while r < rows {
-            for (j, v) in v.iter().enumerate() {
-                out[j * stride + r] = dot(&m[r * n..(r + 1) * n], v);
-            }
-            r += 1;
-        }
+        rest4(m, &v, r..rows, out, stride);
     }
 
     /// `out += Σ_k coefs[k] · row_k(m)` for a row-major `m` whose rows are `stride` apart,
