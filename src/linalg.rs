@@ -52,7 +52,8 @@ pub trait Kernels: Copy + Send + Sync + 'static {
     }
     /// `out[r] = row(r) · v` for `r < rows` (and `r < out.len()`): [`Kernels::matvec`] over rows
     /// that lie anywhere, such as a customer's products picked by index, with the same
-    /// arithmetic as `matvec` over the same rows stored together.
+    /// arithmetic as `matvec` over the same rows stored together. Like [`Kernels::dot`], a row
+    /// and `v` meet over their common prefix.
     #[inline(always)]
     fn matvec_rows<'a>(
         self,
@@ -108,7 +109,8 @@ pub trait Kernels: Copy + Send + Sync + 'static {
         }
     }
     /// `out += Σ_{k < rows} coefs[k] · row(k)`: [`Kernels::combine_rows`] over rows that lie
-    /// anywhere, with the same arithmetic as over the same rows stored together.
+    /// anywhere, with the same arithmetic as over the same rows stored together. Like
+    /// [`Kernels::axpy`], a row shorter than `out` adds into its prefix only.
     #[inline(always)]
     fn combine_rows_with<'a>(
         self,
@@ -289,6 +291,7 @@ impl Kernels for Avx2Fma {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    use super::{Kernels, Portable};
     use std::arch::x86_64::*;
 
     /// Sum of the eight lanes.
@@ -367,7 +370,8 @@ mod x86 {
         sums
     }
 
-    /// `out[r] = row(r) · v` for the first `rows` outputs (rows at least `v.len()` long):
+    /// `out[r] = row(r) · v` for the first `rows` outputs (a shorter row over its common
+    /// prefix with `v`, as [`dot`] takes it):
     /// four rows per pass share the loads of `v`, and their four sums are reduced together.
     /// Each output is one chain of eight lanes reduced by [`reduce4`], then the columns past
     /// the last multiple of eight in order; rows past the last multiple of four use [`dot`].
@@ -384,12 +388,18 @@ mod x86 {
         let body = n - n % 8;
         let mut r = 0;
         while r + 4 <= rows {
-            let base = [
-                &row(r)[..n],
-                &row(r + 1)[..n],
-                &row(r + 2)[..n],
-                &row(r + 3)[..n],
-            ];
+            let (Some(b0), Some(b1), Some(b2), Some(b3)) = (
+                row(r).get(..n),
+                row(r + 1).get(..n),
+                row(r + 2).get(..n),
+                row(r + 3).get(..n),
+            ) else {
+                // a row shorter than the vector: the common prefix, one row at a time
+                short_dots(&row, r, v, &mut out[r..r + 4]);
+                r += 4;
+                continue;
+            };
+            let base = [b0, b1, b2, b3];
             let mut acc = [_mm256_setzero_ps(); 4];
             let mut i = 0;
             // SAFETY: i + 8 ≤ body ≤ n, so every load stays inside `v` and inside each of the
@@ -413,7 +423,7 @@ mod x86 {
             r += 4;
         }
         while r < rows {
-            out[r] = dot(&row(r)[..n], v);
+            out[r] = dot(row(r), v);
             r += 1;
         }
     }
@@ -464,6 +474,31 @@ mod x86 {
             r += 4;
         }
         rest4(m, &v, r..rows, out, stride);
+    }
+
+    /// [`matvec_rows`] for a group of rows with one shorter than the vector (misuse, kept out
+    /// of the hot loop): a [`dot`] over the common prefix each.
+    #[cold]
+    #[inline(never)]
+    fn short_dots<'a>(row: &impl Fn(usize) -> &'a [f32], r: usize, v: &[f32], out: &mut [f32]) {
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = Portable.dot(row(r + k), v);
+        }
+    }
+
+    /// [`combine_rows_with`] for a group of rows with one shorter than `out` (misuse, kept
+    /// out of the hot loop): an [`axpy`] over the common prefix each.
+    #[cold]
+    #[inline(never)]
+    fn short_axpys<'a>(
+        coefs: &[f32],
+        row: &impl Fn(usize) -> &'a [f32],
+        r: usize,
+        out: &mut [f32],
+    ) {
+        for (k, &c) in coefs.iter().enumerate() {
+            Portable.axpy(c, row(r + k), out);
+        }
     }
 
     /// The four vectors of [`matvec4`] (`n` floats each), the length of each output and the
@@ -611,7 +646,7 @@ mod x86 {
         combine_rows_with(coefs, |k| &m[k * stride..k * stride + n], rows, out)
     }
 
-    /// `out += Σ_{k < rows} coefs[k] · row(k)` (rows at least `out.len()` long), four rows per
+    /// `out += Σ_{k < rows} coefs[k] · row(k)` (a shorter row over its prefix), four rows per
     /// pass so `out` is loaded and stored once per four rows; rows past the last multiple of
     /// four use [`axpy`].
     #[target_feature(enable = "avx2,fma")]
@@ -627,12 +662,18 @@ mod x86 {
         let body = n - n % 8;
         let mut r = 0;
         while r + 4 <= rows {
-            let base = [
-                &row(r)[..n],
-                &row(r + 1)[..n],
-                &row(r + 2)[..n],
-                &row(r + 3)[..n],
-            ];
+            let (Some(b0), Some(b1), Some(b2), Some(b3)) = (
+                row(r).get(..n),
+                row(r + 1).get(..n),
+                row(r + 2).get(..n),
+                row(r + 3).get(..n),
+            ) else {
+                // a row shorter than `out`: its prefix, one row at a time
+                short_axpys(&coefs[r..r + 4], &row, r, out);
+                r += 4;
+                continue;
+            };
+            let base = [b0, b1, b2, b3];
             let c = [
                 _mm256_set1_ps(coefs[r]),
                 _mm256_set1_ps(coefs[r + 1]),
@@ -663,7 +704,7 @@ mod x86 {
             r += 4;
         }
         while r < rows {
-            axpy(coefs[r], &row(r)[..n], out);
+            axpy(coefs[r], row(r), out);
             r += 1;
         }
     }
@@ -1274,6 +1315,31 @@ mod tests {
                     );
                 }
             }
+        }
+        // rows shorter or longer than the vector meet it over their common prefix, as a
+        // plain dot product or axpy does, without a panic
+        let v: Vec<f32> = (0..20).map(|i| i as f32 * 0.25 - 2.0).collect();
+        let table: Vec<Vec<f32>> = [20, 7, 20, 25, 0, 20, 13]
+            .iter()
+            .map(|&len| (0..len).map(|i| (i as f32 * 0.31).cos()).collect())
+            .collect();
+        let mut out = vec![0f32; table.len()];
+        k.matvec_rows(|t| &table[t], table.len(), &v, &mut out);
+        for (o, row) in out.iter().zip(&table) {
+            let naive: f32 = row.iter().zip(&v).map(|(a, b)| a * b).sum();
+            assert!((o - naive).abs() < 1e-4, "{o} vs {naive}");
+        }
+        let coefs = [0.5, -1.0, 2.0, 0.25, 3.0, 1.5, -0.75];
+        let mut sum = vec![1f32; 20];
+        k.combine_rows_with(&coefs, |t| &table[t], table.len(), &mut sum);
+        let mut naive = vec![1f32; 20];
+        for (c, row) in coefs.iter().zip(&table) {
+            for (s, x) in naive.iter_mut().zip(row) {
+                *s += c * x;
+            }
+        }
+        for (a, b) in sum.iter().zip(&naive) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
         // no columns: zero products
         let mut out = [f32::NAN; 8];

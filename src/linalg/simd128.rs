@@ -112,7 +112,8 @@ impl Kernels for Portable {
         self.matvec_rows(|r| &m[r * n..(r + 1) * n], rows, v, out)
     }
 
-    /// `out[r] = row(r) · v` (rows at least `v.len()` long), four rows per pass.
+    /// `out[r] = row(r) · v` (a shorter row over its common prefix with `v`), four rows per
+    /// pass.
     #[inline(always)]
     fn matvec_rows<'a>(
         self,
@@ -127,12 +128,16 @@ impl Kernels for Portable {
         let pv = v.as_ptr();
         let mut r = 0;
         while r + 4 <= rows {
-            let base = [
-                &row(r)[..n],
-                &row(r + 1)[..n],
-                &row(r + 2)[..n],
-                &row(r + 3)[..n],
-            ];
+            let base = [row(r), row(r + 1), row(r + 2), row(r + 3)];
+            if base.iter().any(|b| b.len() < n) {
+                // a row shorter than the vector: the common prefix, as one at a time
+                for (k, b) in base.iter().enumerate() {
+                    out[r + k] = self.dot(b, v);
+                }
+                r += 4;
+                continue;
+            }
+            let base = base.map(|b| &b[..n]);
             // Two sets of four sums (even and odd steps of four columns): eight independent
             // addition chains keep the adder busy.
             let mut acc = [[f32x4_splat(0.0); 4]; 2];
@@ -179,7 +184,7 @@ impl Kernels for Portable {
             r += 4;
         }
         while r < rows {
-            out[r] = self.dot(&row(r)[..n], v);
+            out[r] = self.dot(row(r), v);
             r += 1;
         }
     }
