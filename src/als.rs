@@ -435,6 +435,7 @@ fn solve_rows(
     let other = other.as_slice().expect("factors are contiguous");
     let g = g.as_slice().expect("gram is contiguous");
     let rows = target.as_slice_mut().expect("factors are contiguous");
+    let avx2 = Avx2Fma::detect();
     let solve = |s: &mut Scratch, (b, xs): (usize, &mut [f32])| {
         let sys = Rows {
             first: b * BLOCK,
@@ -444,7 +445,7 @@ fn solve_rows(
             matrix,
             reg: &reg,
         };
-        match Avx2Fma::detect() {
+        match avx2 {
             Some(k) => cg_solve_block(k, &sys, xs, cfg.cg_steps, s),
             None => cg_solve_block(Portable, &sys, xs, cfg.cg_steps, s),
         }

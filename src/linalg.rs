@@ -167,7 +167,12 @@ impl Kernels for Portable {
 /// AVX2 + FMA kernels (x86-64). The private field makes [`Avx2Fma::detect`] the only way to
 /// get one.
 #[derive(Clone, Copy, Debug)]
-pub struct Avx2Fma(());
+pub struct Avx2Fma {
+    /// The CPU also has AVX-512F (checked once, in `detect`): the Gram products of training
+    /// then use it, with the same results.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    avx512: bool,
+}
 
 impl Avx2Fma {
     /// `Some` when this CPU has AVX2 and FMA (std caches the check).
@@ -176,7 +181,9 @@ impl Avx2Fma {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
-            return Some(Avx2Fma(()));
+            return Some(Avx2Fma {
+                avx512: std::arch::is_x86_feature_detected!("avx512f"),
+            });
         }
         None
     }
@@ -259,8 +266,8 @@ impl Kernels for Avx2Fma {
     fn matvec4(self, m: &[f32], vs: &[f32], out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: `detect` found AVX2 and FMA, and this CPU has AVX-512F.
+            if self.avx512 {
+                // SAFETY: `detect` found AVX2, FMA and AVX-512F.
                 unsafe { x86::matvec4_avx512(m, vs, out) }
             } else {
                 // SAFETY: an `Avx2Fma` exists only when `detect` found AVX2 and FMA.
@@ -1351,7 +1358,14 @@ mod tests {
     fn gathered_and_blocked_products_match_plain_ones() {
         gathered_and_blocked_match(Portable);
         match Avx2Fma::detect() {
-            Some(k) => gathered_and_blocked_match(k),
+            Some(k) => {
+                gathered_and_blocked_match(k);
+                // the AVX2 products also where the CPU would take the AVX-512 ones
+                gathered_and_blocked_match(Avx2Fma { avx512: false });
+                if !k.avx512 {
+                    eprintln!("no AVX-512F here: AVX2 products only");
+                }
+            }
             None => eprintln!("no AVX2/FMA here: portable kernels only"),
         }
     }
