@@ -14,6 +14,12 @@ With `--folds DIR` (from tools/make_folds.py) the same three systems run on ever
 fold instead of the test split (peers at the same settings), and a last line per data set gives
 each system's mean over the folds and rapport's paired difference pooled over all fold users:
 the comparison on data none of the settings was scored on at test time.
+
+With `--seeds N` the two seeded systems (implicit and rapport; EASE has no seed) are refitted
+with random seeds 0 … N−1 at the same settings on the chosen splits, and one line per data set
+gives each one's ndcg@10 per seed with its mean, standard deviation and range: how far a single
+run's figure, such as the harness's (seed 42) or rapport's default seed, sits from the system's
+typical one. A measurement, not a way to pick a seed.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 
@@ -32,6 +38,8 @@ ap.add_argument("--peer", default="../shared/peer")
 ap.add_argument("--datasets", nargs="+", default=["online_retail", "ml-latest-small"])
 ap.add_argument("--bin", default="target/release/examples/recommend_csv")
 ap.add_argument("--folds", help="folds directory from tools/make_folds.py (replaces the test split)")
+ap.add_argument("--seeds", type=int, default=0,
+                help="also refit implicit and rapport with seeds 0..N-1 and report the spread")
 args = ap.parse_args()
 sys.path.insert(0, args.peer)
 import evaluate  # noqa: E402
@@ -85,6 +93,56 @@ def paired(ds, runs, label=None):
                           "ci95": [round(float(lo), 4), round(float(hi), 4)]}), flush=True)
 
 
+def implicit_recs(ds, d, path, seed):
+    """implicit's ALS at its chosen settings with `seed`, recommendations written to `path`;
+    returns the seconds of fit + recommend."""
+    m, users, items, te = load(d)
+    inv_items = np.array(list(items))
+    test_users = [u for u in te.user_id.unique() if u in users]
+    from implicit.cpu.als import AlternatingLeastSquares
+    t = time.time()
+    with threadpool_limits(1, "blas"):
+        als = AlternatingLeastSquares(**IMPLICIT[ds], iterations=15, random_state=seed,
+                                      num_threads=2)
+        als.fit(m, show_progress=False)
+        idx = np.array([users[u] for u in test_users])
+        ids, scores = als.recommend(idx, m[idx], N=20, filter_already_liked_items=True)
+    el = time.time() - t
+    write(path, [(u, list(zip(inv_items[ids[i]], scores[i]))) for i, u in enumerate(test_users)])
+    return el
+
+
+def rapport_recs(d, path, seed=None):
+    """recommend_csv at its defaults (and `seed`, when given), written to `path`."""
+    cmd = [args.bin, "--train", f"{d}/train.csv", "--users", f"{d}/test.csv", "--k", "20",
+           "--out", path, "--threads", "2"]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
+
+
+def seed_spread(ds, splits):
+    """ndcg@10 of implicit and rapport over seeds 0..N-1, averaged over `splits` per seed."""
+    for name in ("implicit", "rapport"):
+        per_seed = []
+        for seed in range(args.seeds):
+            vals = []
+            for d in splits:
+                p = os.path.join(tmp, f"{ds}-seed{seed}-{name}.csv")
+                if name == "implicit":
+                    implicit_recs(ds, d, p, seed)
+                else:
+                    rapport_recs(d, p, seed)
+                vals.append(score(d, p)["ndcg@10"])
+            per_seed.append(float(np.mean(vals)))
+        v = np.array(per_seed)
+        print(json.dumps({"dataset": ds, "splits": len(splits), "system": name, "seeds": len(v),
+                          "ndcg@10": [round(x, 4) for x in per_seed],
+                          "mean": round(float(v.mean()), 4), "sd": round(float(v.std(ddof=1)), 4),
+                          "min": round(float(v.min()), 4), "max": round(float(v.max()), 4)}),
+              flush=True)
+
+
 def run(ds, d, tag):
     """All three systems on split directory `d`; returns {system: recommendations CSV}."""
     m, users, items, te = load(d)
@@ -92,16 +150,8 @@ def run(ds, d, tag):
     test_users = [u for u in te.user_id.unique() if u in users]
     out, paths = {"dataset": ds, **({"fold": tag} if tag else {})}, {}
 
-    from implicit.cpu.als import AlternatingLeastSquares
-    t = time.time()
-    with threadpool_limits(1, "blas"):
-        als = AlternatingLeastSquares(**IMPLICIT[ds], iterations=15, random_state=42, num_threads=2)
-        als.fit(m, show_progress=False)
-        idx = np.array([users[u] for u in test_users])
-        ids, scores = als.recommend(idx, m[idx], N=20, filter_already_liked_items=True)
-    el = time.time() - t
     p = paths["implicit"] = os.path.join(tmp, f"{ds}{tag}-implicit.csv")
-    write(p, [(u, list(zip(inv_items[ids[i]], scores[i]))) for i, u in enumerate(test_users)])
+    el = implicit_recs(ds, d, p, 42)
     print(json.dumps({**out, "system": f"implicit ALS {IMPLICIT[ds]}", "seconds": round(el, 2), **score(d, p)}), flush=True)
 
     t = time.time()
@@ -123,8 +173,7 @@ def run(ds, d, tag):
 
     p = paths["rapport"] = os.path.join(tmp, f"{ds}{tag}-rapport.csv")
     t = time.time()
-    subprocess.run([args.bin, "--train", f"{d}/train.csv", "--users", f"{d}/test.csv", "--k", "20",
-                    "--out", p, "--threads", "2"], check=True, stderr=subprocess.DEVNULL)
+    rapport_recs(d, p)
     el = time.time() - t
     print(json.dumps({**out, "system": "rapport recommend_csv (defaults)", "seconds": round(el, 2), **score(d, p)}), flush=True)
     return paths
@@ -135,6 +184,8 @@ for ds in args.datasets:
     if not args.folds:
         d = os.path.join(args.peer, "data", ds)
         paired(ds, [(d, run(ds, d, ""))])
+        if args.seeds:
+            seed_spread(ds, [d])
         continue
     base = os.path.join(args.folds, ds)
     runs = [(os.path.join(base, f), run(ds, os.path.join(base, f), f))
@@ -143,3 +194,5 @@ for ds in args.datasets:
              for name in ("implicit", "EASE", "rapport")}
     print(json.dumps({"dataset": ds, "folds": len(runs), "mean ndcg@10": means}), flush=True)
     paired(ds, runs, f"{len(runs)} pooled")
+    if args.seeds:
+        seed_spread(ds, [d for d, _ in runs])
