@@ -8,7 +8,8 @@
 //! rounded before it is added, as in the generic kernels.
 //!
 //! The matrix–vector product scores four rows per pass: one load of the vector feeds four
-//! rows, and the four sums are reduced together, as the AVX2 kernel does.
+//! rows, and the four sums are reduced together, as the AVX2 kernel does. The four-vector
+//! product turns that around: one load of a row feeds four vectors.
 
 use super::{Kernels, LANES, Portable};
 use core::arch::wasm32::*;
@@ -186,6 +187,70 @@ impl Kernels for Portable {
         while r < rows {
             out[r] = self.dot(row(r), v);
             r += 1;
+        }
+    }
+
+    /// Each row of `m` meets the four vectors in one pass, so `m` is read once instead of four
+    /// times. Every (row, vector) sum keeps [`Kernels::dot`]'s two chains and reduction, so each
+    /// product has `matvec`'s bits.
+    #[inline(always)]
+    fn matvec4(self, m: &[f32], vs: &[f32], out: &mut [f32]) {
+        let (n, stride) = (vs.len() / 4, out.len() / 4);
+        if n == 0 {
+            out.iter_mut().for_each(|o| *o = 0.0);
+            return;
+        }
+        let rows = stride.min(m.len() / n);
+        let body = n - n % W;
+        let v = [
+            &vs[..n],
+            &vs[n..2 * n],
+            &vs[2 * n..3 * n],
+            &vs[3 * n..4 * n],
+        ];
+        for (r, row) in m.chunks_exact(n).take(rows).enumerate() {
+            let py = row.as_ptr();
+            let mut acc = [[f32x4_splat(0.0); 4]; 2];
+            let mut i = 0;
+            // SAFETY: every load reads four floats at offsets i..i+4 ≤ body ≤ n, inside `row`
+            // and inside each of the four vectors, all n floats long.
+            unsafe {
+                while i + 2 * W <= body {
+                    for (h, acc) in acc.iter_mut().enumerate() {
+                        let o = i + h * W;
+                        let y = load(py.add(o));
+                        for (a, x) in acc.iter_mut().zip(&v) {
+                            *a = f32x4_add(*a, f32x4_mul(y, load(x.as_ptr().add(o))));
+                        }
+                    }
+                    i += 2 * W;
+                }
+                if i < body {
+                    let y = load(py.add(i));
+                    for (a, x) in acc[0].iter_mut().zip(&v) {
+                        *a = f32x4_add(*a, f32x4_mul(y, load(x.as_ptr().add(i))));
+                    }
+                }
+            }
+            let [a, b] = acc;
+            let s = hsum4(
+                f32x4_add(a[0], b[0]),
+                f32x4_add(a[1], b[1]),
+                f32x4_add(a[2], b[2]),
+                f32x4_add(a[3], b[3]),
+            );
+            let sums = [
+                f32x4_extract_lane::<0>(s),
+                f32x4_extract_lane::<1>(s),
+                f32x4_extract_lane::<2>(s),
+                f32x4_extract_lane::<3>(s),
+            ];
+            for (k, (mut sum, x)) in sums.into_iter().zip(&v).enumerate() {
+                for j in body..n {
+                    sum += row[j] * x[j];
+                }
+                out[k * stride + r] = sum;
+            }
         }
     }
 }
