@@ -50,6 +50,59 @@ fn hsum4(a: v128, b: v128, c: v128, d: v128) -> v128 {
     f32x4_add(i64x2_shuffle::<0, 2>(ab, cd), i64x2_shuffle::<1, 3>(ab, cd))
 }
 
+/// `[s · f₀, s · f₁, s · f₂, s · f₃]`, every slice `s.len()` long: one load of `s` feeds the
+/// four products. Two sets of four sums (even and odd steps of four columns) keep eight
+/// independent addition chains busy, and each product is reduced and finished as
+/// [`Kernels::dot`] does it, so each has `dot`'s bits.
+#[inline(always)]
+fn dots4(s: &[f32], f: [&[f32]; 4]) -> [f32; 4] {
+    let n = s.len();
+    let f = f.map(|x| &x[..n]);
+    let body = n - n % W;
+    let ps = s.as_ptr();
+    let mut acc = [[f32x4_splat(0.0); 4]; 2];
+    let mut i = 0;
+    // SAFETY: every load reads four floats at offsets i..i+4 ≤ body ≤ n, inside `s` and inside
+    // each of the four slices, cut to n floats above.
+    unsafe {
+        while i + 2 * W <= body {
+            for (h, acc) in acc.iter_mut().enumerate() {
+                let o = i + h * W;
+                let x = load(ps.add(o));
+                for (a, y) in acc.iter_mut().zip(&f) {
+                    *a = f32x4_add(*a, f32x4_mul(load(y.as_ptr().add(o)), x));
+                }
+            }
+            i += 2 * W;
+        }
+        if i < body {
+            let x = load(ps.add(i));
+            for (a, y) in acc[0].iter_mut().zip(&f) {
+                *a = f32x4_add(*a, f32x4_mul(load(y.as_ptr().add(i)), x));
+            }
+        }
+    }
+    let [a, b] = acc;
+    let h = hsum4(
+        f32x4_add(a[0], b[0]),
+        f32x4_add(a[1], b[1]),
+        f32x4_add(a[2], b[2]),
+        f32x4_add(a[3], b[3]),
+    );
+    let mut sums = [
+        f32x4_extract_lane::<0>(h),
+        f32x4_extract_lane::<1>(h),
+        f32x4_extract_lane::<2>(h),
+        f32x4_extract_lane::<3>(h),
+    ];
+    for (sum, y) in sums.iter_mut().zip(&f) {
+        for j in body..n {
+            *sum += y[j] * s[j];
+        }
+    }
+    sums
+}
+
 impl Kernels for Portable {
     /// Two chains of four lanes: the generic kernel's eight independent sums.
     #[inline(always)]
@@ -125,8 +178,6 @@ impl Kernels for Portable {
     ) {
         let n = v.len();
         let rows = rows.min(out.len());
-        let body = n - n % W;
-        let pv = v.as_ptr();
         let mut r = 0;
         while r + 4 <= rows {
             let base = [row(r), row(r + 1), row(r + 2), row(r + 3)];
@@ -138,50 +189,7 @@ impl Kernels for Portable {
                 r += 4;
                 continue;
             }
-            let base = base.map(|b| &b[..n]);
-            // Two sets of four sums (even and odd steps of four columns): eight independent
-            // addition chains keep the adder busy.
-            let mut acc = [[f32x4_splat(0.0); 4]; 2];
-            let mut i = 0;
-            // SAFETY: every load reads four floats at offsets i..i+4 ≤ body ≤ n, inside `v`
-            // and inside each of the four rows, which hold n floats.
-            unsafe {
-                while i + 2 * W <= body {
-                    for (h, acc) in acc.iter_mut().enumerate() {
-                        let o = i + h * W;
-                        let x = load(pv.add(o));
-                        for (a, b) in acc.iter_mut().zip(&base) {
-                            *a = f32x4_add(*a, f32x4_mul(load(b.as_ptr().add(o)), x));
-                        }
-                    }
-                    i += 2 * W;
-                }
-                if i < body {
-                    let x = load(pv.add(i));
-                    for (a, b) in acc[0].iter_mut().zip(&base) {
-                        *a = f32x4_add(*a, f32x4_mul(load(b.as_ptr().add(i)), x));
-                    }
-                }
-            }
-            let [a, b] = acc;
-            let s = hsum4(
-                f32x4_add(a[0], b[0]),
-                f32x4_add(a[1], b[1]),
-                f32x4_add(a[2], b[2]),
-                f32x4_add(a[3], b[3]),
-            );
-            let mut sums = [
-                f32x4_extract_lane::<0>(s),
-                f32x4_extract_lane::<1>(s),
-                f32x4_extract_lane::<2>(s),
-                f32x4_extract_lane::<3>(s),
-            ];
-            for (sum, b) in sums.iter_mut().zip(&base) {
-                for j in body..n {
-                    *sum += b[j] * v[j];
-                }
-            }
-            out[r..r + 4].copy_from_slice(&sums);
+            out[r..r + 4].copy_from_slice(&dots4(v, base));
             r += 4;
         }
         while r < rows {
@@ -201,7 +209,6 @@ impl Kernels for Portable {
             return;
         }
         let rows = stride.min(m.len() / n);
-        let body = n - n % W;
         let v = [
             &vs[..n],
             &vs[n..2 * n],
@@ -209,46 +216,7 @@ impl Kernels for Portable {
             &vs[3 * n..4 * n],
         ];
         for (r, row) in m.chunks_exact(n).take(rows).enumerate() {
-            let py = row.as_ptr();
-            let mut acc = [[f32x4_splat(0.0); 4]; 2];
-            let mut i = 0;
-            // SAFETY: every load reads four floats at offsets i..i+4 ≤ body ≤ n, inside `row`
-            // and inside each of the four vectors, all n floats long.
-            unsafe {
-                while i + 2 * W <= body {
-                    for (h, acc) in acc.iter_mut().enumerate() {
-                        let o = i + h * W;
-                        let y = load(py.add(o));
-                        for (a, x) in acc.iter_mut().zip(&v) {
-                            *a = f32x4_add(*a, f32x4_mul(y, load(x.as_ptr().add(o))));
-                        }
-                    }
-                    i += 2 * W;
-                }
-                if i < body {
-                    let y = load(py.add(i));
-                    for (a, x) in acc[0].iter_mut().zip(&v) {
-                        *a = f32x4_add(*a, f32x4_mul(y, load(x.as_ptr().add(i))));
-                    }
-                }
-            }
-            let [a, b] = acc;
-            let s = hsum4(
-                f32x4_add(a[0], b[0]),
-                f32x4_add(a[1], b[1]),
-                f32x4_add(a[2], b[2]),
-                f32x4_add(a[3], b[3]),
-            );
-            let sums = [
-                f32x4_extract_lane::<0>(s),
-                f32x4_extract_lane::<1>(s),
-                f32x4_extract_lane::<2>(s),
-                f32x4_extract_lane::<3>(s),
-            ];
-            for (k, (mut sum, x)) in sums.into_iter().zip(&v).enumerate() {
-                for j in body..n {
-                    sum += row[j] * x[j];
-                }
+            for (k, sum) in dots4(row, v).into_iter().enumerate() {
                 out[k * stride + r] = sum;
             }
         }
