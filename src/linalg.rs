@@ -99,13 +99,11 @@ pub trait Kernels: Copy + Send + Sync + 'static {
     /// times, which is what bounds a product with a matrix that does not fit in L1.
     #[inline(always)]
     fn matvec4(self, m: &[f32], vs: &[f32], out: &mut [f32]) {
-        let (n, rows) = (vs.len() / 4, out.len() / 4);
-        if n == 0 {
-            out.iter_mut().for_each(|o| *o = 0.0);
+        let Some((v, stride, _)) = shape4(m, vs, out) else {
             return;
-        }
-        for (v, o) in vs.chunks_exact(n).zip(out.chunks_exact_mut(rows.max(1))) {
-            self.matvec(m, &v[..n], o);
+        };
+        for (k, v) in v.into_iter().enumerate() {
+            self.matvec(m, v, &mut out[k * stride..(k + 1) * stride]);
         }
     }
     /// `out += Σ_{k < rows} coefs[k] · row(k)`: [`Kernels::combine_rows`] over rows that lie
@@ -129,6 +127,29 @@ pub trait Kernels: Copy + Send + Sync + 'static {
 /// intrinsics (`linalg/simd128.rs`; the feature is fixed at build time, nothing to detect).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Portable;
+
+/// The four vectors of [`Kernels::matvec4`] (`n` floats each), the length of each output and the
+/// rows of `m` that fit in both; `None` after zeroing `out` when the vectors are empty.
+#[inline(always)]
+pub(crate) fn shape4<'v>(
+    m: &[f32],
+    vs: &'v [f32],
+    out: &mut [f32],
+) -> Option<([&'v [f32]; 4], usize, usize)> {
+    let n = vs.len() / 4;
+    let stride = out.len() / 4;
+    if n == 0 {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        return None;
+    }
+    let v = [
+        &vs[..n],
+        &vs[n..2 * n],
+        &vs[2 * n..3 * n],
+        &vs[3 * n..4 * n],
+    ];
+    Some((v, stride, stride.min(m.len() / n)))
+}
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
@@ -298,7 +319,7 @@ impl Kernels for Avx2Fma {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Kernels, Portable};
+    use super::{Kernels, Portable, shape4};
     use std::arch::x86_64::*;
 
     /// Sum of the eight lanes.
@@ -506,29 +527,6 @@ mod x86 {
         for (k, &c) in coefs.iter().enumerate() {
             Portable.axpy(c, row(r + k), out);
         }
-    }
-
-    /// The four vectors of [`matvec4`] (`n` floats each), the length of each output and the
-    /// rows of `m` that fit in both; `None` after zeroing `out` when the vectors are empty.
-    #[inline(always)]
-    fn shape4<'v>(
-        m: &[f32],
-        vs: &'v [f32],
-        out: &mut [f32],
-    ) -> Option<([&'v [f32]; 4], usize, usize)> {
-        let n = vs.len() / 4;
-        let stride = out.len() / 4;
-        if n == 0 {
-            out.iter_mut().for_each(|o| *o = 0.0);
-            return None;
-        }
-        let v = [
-            &vs[..n],
-            &vs[n..2 * n],
-            &vs[2 * n..3 * n],
-            &vs[3 * n..4 * n],
-        ];
-        Some((v, stride, stride.min(m.len() / n)))
     }
 
     /// Ends the four sums of one row of `m` against the four vectors of [`matvec4`]: the
@@ -1352,6 +1350,21 @@ mod tests {
         let mut out = [f32::NAN; 8];
         k.matvec4(&[], &[], &mut out);
         assert_eq!(out, [0.0; 8]);
+        // an output that is not four equal parts: each vector gets `len / 4` entries, and
+        // the entries past the four parts are left as they were, on every kernel
+        let m: Vec<f32> = (0..3 * 5).map(|i| (i as f32 * 0.13).sin()).collect();
+        let vs: Vec<f32> = (0..4 * 5).map(|i| (i as f32 * 0.29).cos()).collect();
+        let mut out = [f32::NAN; 4 * 3 + 3];
+        k.matvec4(&m, &vs, &mut out);
+        for j in 0..4 {
+            let mut one = [0f32; 3];
+            k.matvec(&m, &vs[j * 5..(j + 1) * 5], &mut one);
+            assert_eq!(bits(&one), bits(&out[j * 3..(j + 1) * 3]));
+        }
+        assert!(out[12..].iter().all(|o| o.is_nan()));
+        let mut short = [f32::NAN; 3];
+        k.matvec4(&m, &vs, &mut short);
+        assert!(short.iter().all(|o| o.is_nan()));
     }
 
     #[test]

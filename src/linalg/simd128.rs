@@ -11,7 +11,7 @@
 //! rows, and the four sums are reduced together, as the AVX2 kernel does. The four-vector
 //! product turns that around: one load of a row feeds four vectors.
 
-use super::{Kernels, LANES, Portable};
+use super::{Kernels, LANES, Portable, shape4};
 use core::arch::wasm32::*;
 
 /// Floats per `v128`.
@@ -203,18 +203,10 @@ impl Kernels for Portable {
     /// product has `matvec`'s bits.
     #[inline(always)]
     fn matvec4(self, m: &[f32], vs: &[f32], out: &mut [f32]) {
-        let (n, stride) = (vs.len() / 4, out.len() / 4);
-        if n == 0 {
-            out.iter_mut().for_each(|o| *o = 0.0);
+        let Some((v, stride, rows)) = shape4(m, vs, out) else {
             return;
-        }
-        let rows = stride.min(m.len() / n);
-        let v = [
-            &vs[..n],
-            &vs[n..2 * n],
-            &vs[2 * n..3 * n],
-            &vs[3 * n..4 * n],
-        ];
+        };
+        let n = v[0].len();
         for (r, row) in m.chunks_exact(n).take(rows).enumerate() {
             for (k, sum) in dots4(row, v).into_iter().enumerate() {
                 out[k * stride + r] = sum;
