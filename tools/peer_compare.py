@@ -21,7 +21,7 @@ gives each one's ndcg@10 per seed with its mean, standard deviation and range: h
 run's figure, such as the harness's (seed 42) or rapport's default seed, sits from the system's
 typical one. A measurement, not a way to pick a seed.
 """
-import argparse, json, os, subprocess, sys, tempfile, time
+import argparse, functools, json, os, subprocess, sys, tempfile, time
 
 import numpy as np
 import pandas as pd
@@ -45,14 +45,18 @@ sys.path.insert(0, args.peer)
 import evaluate  # noqa: E402
 
 
+@functools.lru_cache(maxsize=None)
 def load(d):
+    """Split `d` as the Python peers see it, read once however many seeds and systems use it:
+    the train matrix, user id -> row, column -> item id, and the test users known to train."""
     tr = pd.read_csv(f"{d}/train.csv", dtype={"user_id": str, "item_id": str})
     te = pd.read_csv(f"{d}/test.csv", dtype={"user_id": str, "item_id": str})
     users = {u: i for i, u in enumerate(tr.user_id.unique())}
     items = {it: i for i, it in enumerate(tr.item_id.unique())}
     m = sp.csr_matrix((tr.weight.astype(np.float32), (tr.user_id.map(users), tr.item_id.map(items))),
                       shape=(len(users), len(items)))
-    return m, users, items, te
+    test_users = [u for u in te.user_id.unique() if u in users]
+    return m, users, np.array(list(items)), test_users
 
 
 def write(path, rows):
@@ -96,9 +100,7 @@ def paired(ds, runs, label=None):
 def implicit_recs(ds, d, path, seed):
     """implicit's ALS at its chosen settings with `seed`, recommendations written to `path`;
     returns the seconds of fit + recommend."""
-    m, users, items, te = load(d)
-    inv_items = np.array(list(items))
-    test_users = [u for u in te.user_id.unique() if u in users]
+    m, users, inv_items, test_users = load(d)
     from implicit.cpu.als import AlternatingLeastSquares
     t = time.time()
     with threadpool_limits(1, "blas"):
@@ -145,9 +147,7 @@ def seed_spread(ds, splits):
 
 def run(ds, d, tag):
     """All three systems on split directory `d`; returns {system: recommendations CSV}."""
-    m, users, items, te = load(d)
-    inv_items = np.array(list(items))
-    test_users = [u for u in te.user_id.unique() if u in users]
+    m, users, inv_items, test_users = load(d)
     out, paths = {"dataset": ds, **({"fold": tag} if tag else {})}, {}
 
     p = paths["implicit"] = os.path.join(tmp, f"{ds}{tag}-implicit.csv")
