@@ -131,7 +131,7 @@ pub struct Portable;
 /// The four vectors of [`Kernels::matvec4`] (`n` floats each), the length of each output and the
 /// rows of `m` that fit in both; `None` after zeroing `out` when the vectors are empty.
 #[inline(always)]
-pub(crate) fn shape4<'v>(
+fn shape4<'v>(
     m: &[f32],
     vs: &'v [f32],
     out: &mut [f32],
