@@ -131,11 +131,7 @@ pub struct Portable;
 /// The four vectors of [`Kernels::matvec4`] (`n` floats each), the length of each output and the
 /// rows of `m` that fit in both; `None` after zeroing `out` when the vectors are empty.
 #[inline(always)]
-fn shape4<'v>(
-    m: &[f32],
-    vs: &'v [f32],
-    out: &mut [f32],
-) -> Option<([&'v [f32]; 4], usize, usize)> {
+fn shape4<'v>(m: &[f32], vs: &'v [f32], out: &mut [f32]) -> Option<([&'v [f32]; 4], usize, usize)> {
     let n = vs.len() / 4;
     let stride = out.len() / 4;
     if n == 0 {
