@@ -208,6 +208,22 @@ fn engine_batch(c: &mut Criterion) {
             )
         })
     });
+    // a shop with some products sold out: every request applies the stock filter
+    let mut stocked = engine(64);
+    for p in (0..20_000).step_by(50) {
+        let _ = stocked.set_in_stock(&format!("p{p}"), false);
+    }
+    group.bench_function("one_call_each_1000_of_20000x64_2pct_sold_out", |b| {
+        use rayon::prelude::*;
+        b.iter(|| {
+            black_box(
+                customers
+                    .par_iter()
+                    .map(|c| stocked.recommend(c, &options).unwrap())
+                    .collect::<Vec<_>>(),
+            )
+        })
+    });
     group.finish();
 }
 
