@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result, check_weight};
 use crate::ids::IdMap;
+use crate::topk::Bitset;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
@@ -53,6 +54,10 @@ pub struct Catalog {
     /// dropped when a product's category changes, so it is never saved and never stale.
     #[serde(skip)]
     members: OnceLock<Vec<Vec<u32>>>,
+    /// The out-of-stock products as a set, derived on first use and dropped when a product's
+    /// stock changes: a stock filter then costs a copy of the bits, not a pass over `entries`.
+    #[serde(skip)]
+    sold_out: OnceLock<Bitset>,
 }
 
 impl Catalog {
@@ -85,8 +90,12 @@ impl Catalog {
         if before != category {
             self.members.take();
         }
+        let was_in_stock = self.entries.get(i as usize).is_none_or(|e| e.in_stock);
+        if was_in_stock != product.in_stock {
+            self.sold_out.take();
+        }
         if (i as usize) < self.entries.len() {
-            self.out_of_stock -= usize::from(!self.entries[i as usize].in_stock);
+            self.out_of_stock -= usize::from(!was_in_stock);
             self.entries[i as usize] = entry;
         } else {
             self.entries.push(entry);
@@ -169,6 +178,7 @@ impl Catalog {
         let e = &mut self.entries[i as usize];
         if e.in_stock != in_stock {
             e.in_stock = in_stock;
+            self.sold_out.take();
             if in_stock {
                 self.out_of_stock -= 1;
             } else {
@@ -259,6 +269,29 @@ impl Catalog {
     /// Whether the product at `index` is in stock.
     pub fn in_stock(&self, index: u32) -> bool {
         self.entries[index as usize].in_stock
+    }
+
+    /// The products marked out of stock, as a set of indices.
+    ///
+    /// ```
+    /// use rapport::catalog::{Catalog, Product};
+    /// let mut c = Catalog::new();
+    /// c.upsert(Product::bare("a")).unwrap();
+    /// c.upsert(Product { in_stock: false, ..Product::bare("b") }).unwrap();
+    /// assert!(c.sold_out().contains(1) && c.sold_out().count() == 1);
+    /// c.set_in_stock("b", true).unwrap();
+    /// assert_eq!(c.sold_out().count(), 0);
+    /// ```
+    pub fn sold_out(&self) -> &Bitset {
+        self.sold_out.get_or_init(|| {
+            let mut set = Bitset::with_len(self.entries.len());
+            for (i, e) in self.entries.iter().enumerate() {
+                if !e.in_stock {
+                    set.insert(i as u32);
+                }
+            }
+            set
+        })
     }
 
     /// Number of products marked out of stock.
@@ -378,6 +411,65 @@ mod tests {
         let back: Catalog = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(members(&back), scan(&c));
         assert!(c.products_in(3).is_empty());
+    }
+
+    /// The sold-out set equals a scan of the entries after every kind of change, and after
+    /// save and load (it is not saved).
+    #[test]
+    fn sold_out_follows_every_change() {
+        let scan =
+            |c: &Catalog| -> Vec<u32> { (0..c.len() as u32).filter(|&i| !c.in_stock(i)).collect() };
+        let set = |c: &Catalog| -> Vec<u32> {
+            let s = c.sold_out();
+            let members: Vec<u32> = (0..c.len() as u32 + 70)
+                .filter(|&i| s.contains(i))
+                .collect();
+            assert_eq!(members.len(), s.count(), "no member past the catalog");
+            assert_eq!(members.len(), c.out_of_stock_count());
+            members
+        };
+        fn stock(id: &str, in_stock: bool) -> Product {
+            Product {
+                in_stock,
+                ..Product::bare(id)
+            }
+        }
+        let mut c = Catalog::new();
+        let steps: [fn(&mut Catalog); 10] = [
+            |c| {
+                c.upsert(stock("a", true)).unwrap();
+            },
+            |c| {
+                c.upsert(stock("b", false)).unwrap();
+            },
+            |c| {
+                c.intern("c");
+            },
+            |c| c.set_in_stock("c", false).unwrap(),
+            |c| c.set_in_stock("c", false).unwrap(),
+            |c| {
+                c.upsert(stock("b", true)).unwrap();
+            },
+            |c| {
+                c.upsert(stock("a", false)).unwrap();
+            },
+            |c| {
+                c.upsert(stock("a", false)).unwrap();
+            },
+            |c| {
+                for i in 0..100 {
+                    c.upsert(stock(&format!("n{i}"), i % 3 == 0)).unwrap();
+                }
+            },
+            |c| assert!(c.set_in_stock("zz", false).is_err()),
+        ];
+        for step in &steps {
+            step(&mut c);
+            assert_eq!(set(&c), scan(&c));
+        }
+        assert_eq!(set(&c)[..2], [0, 2]);
+        let back: Catalog = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(set(&back), scan(&c));
     }
 
     #[test]

@@ -513,17 +513,14 @@ impl Engine {
     /// candidate list (a category narrows it). `None` for an unknown category (no results).
     fn shared_filter(&self, options: &RecommendOptions, n: usize) -> Option<SharedFilter> {
         let catalog = self.history.catalog();
-        let mut exclude = Bitset::with_len(n);
+        let mut exclude = if options.in_stock_only && catalog.out_of_stock_count() > 0 {
+            catalog.sold_out().clone()
+        } else {
+            Bitset::with_len(n)
+        };
         for id in &options.exclude {
             if let Some(i) = catalog.index(id) {
                 exclude.insert(i);
-            }
-        }
-        if options.in_stock_only && catalog.out_of_stock_count() > 0 {
-            for i in 0..n as u32 {
-                if !catalog.in_stock(i) {
-                    exclude.insert(i);
-                }
             }
         }
         let mut candidates: Option<Vec<u32>> = options.candidates.as_ref().map(|c| {

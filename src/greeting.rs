@@ -123,6 +123,7 @@ use crate::profile::{
     OVERDUE_FACTOR, Rfm, Segment,
 };
 use crate::time::{DAY, Timestamp};
+use crate::topk::{Bitset, top_k_among};
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -1572,8 +1573,9 @@ fn fast_dot(a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// Top `k` in-stock products not owned within `scope`, by `x · y`: the whole catalog, or the
-/// products of the scope's categories.
+/// Top `k` in-stock products not owned within `scope`, by `x · y`: the whole catalog (through
+/// the same exact scan as recommendations, int8 for large catalogs), or the products of the
+/// scope's categories.
 fn top_products(
     x: &[f32],
     factors: &crate::als::Factors,
@@ -1583,32 +1585,35 @@ fn top_products(
     k: usize,
 ) -> Vec<u32> {
     let catalog = history.catalog();
-    let n = factors.item_count().min(catalog.len()) as u32;
-    let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
-    let mut consider = |i: u32| {
-        if i >= n || !catalog.in_stock(i) || c.owns(i) {
-            return;
-        }
-        let s = fast_dot(x, factors.item(i as usize));
-        if best.len() < k || s > best[best.len() - 1].0 {
-            let pos = best.partition_point(|b| b.0 >= s);
-            best.insert(pos, (s, i));
-            best.truncate(k);
-        }
+    let n = factors.item_count();
+    let mut exclude = if catalog.out_of_stock_count() > 0 {
+        catalog.sold_out().clone()
+    } else {
+        Bitset::with_len(n)
     };
+    for &p in &c.owned {
+        exclude.insert(p);
+    }
+    // products the model knows but the catalog does not (none when the engine built both)
+    for i in catalog.len().min(n)..n {
+        exclude.insert(i as u32);
+    }
     let cats: &[u32] = match scope {
         Scope::All => &[],
         Scope::Category(ref cat) => std::slice::from_ref(cat),
         Scope::LastOrder => &c.last_order_categories,
     };
-    if cats.is_empty() {
-        (0..n).for_each(consider);
+    let best = if cats.is_empty() {
+        factors.top_k_items(x, k, Some(&exclude))
     } else {
-        for &cat in cats {
-            catalog.products_in(cat).iter().for_each(|&i| consider(i));
-        }
-    }
-    best.into_iter().map(|b| b.1).collect()
+        let candidates: Vec<u32> = cats
+            .iter()
+            .flat_map(|&cat| catalog.products_in(cat))
+            .copied()
+            .collect();
+        top_k_among(factors.items().view(), x, &candidates, k, Some(&exclude))
+    };
+    best.into_iter().map(|s| s.item).collect()
 }
 
 /// Built-in greetings, one per channel, and the built-in apology.
