@@ -162,6 +162,8 @@ impl TopK {
 const BLOCK: usize = 256;
 
 /// The best `k` products for `query` over all rows of `items`, skipping those in `exclude`.
+/// Empty when `k` is 0, when the query's length is not the rows' or when the rows are empty
+/// (no factors: nothing to rank by).
 ///
 /// ```
 /// use ndarray::array;
@@ -180,7 +182,7 @@ pub fn top_k(
 ) -> Vec<Scored> {
     let f = items.ncols();
     let mut sel = TopK::new(k);
-    if k == 0 || f != query.len() {
+    if k == 0 || f != query.len() || f == 0 {
         return Vec::new();
     }
     let data = match items.as_slice() {
@@ -212,7 +214,7 @@ pub fn top_k(
 }
 
 /// The best `k` among `candidates` (indices into `items`; out-of-range and repeated ones are
-/// skipped), skipping those in `exclude`.
+/// skipped), skipping those in `exclude`. Empty in the cases [`top_k`] is.
 pub fn top_k_among(
     items: ArrayView2<'_, f32>,
     query: &[f32],
@@ -221,7 +223,7 @@ pub fn top_k_among(
     exclude: Option<&Bitset>,
 ) -> Vec<Scored> {
     let mut sel = TopK::new(k);
-    if k == 0 || items.ncols() != query.len() {
+    if k == 0 || items.ncols() != query.len() || items.ncols() == 0 {
         return Vec::new();
     }
     let mut seen = Bitset::with_len(items.nrows());
@@ -276,6 +278,19 @@ mod tests {
             prop_assert_eq!(got, naive(&items, &q, k, &exclude));
             let all: Vec<u32> = (0..n as u32).rev().collect();
             prop_assert_eq!(top_k_among(items.view(), &q, &all, k, Some(&exclude)), naive(&items, &q, k, &exclude));
+        }
+    }
+
+    #[test]
+    fn zero_width_tables_rank_nothing() {
+        for rows in [0usize, 5, 3000] {
+            let items = Array2::<f32>::zeros((rows, 0));
+            assert!(top_k(items.view(), &[], 3, None).is_empty(), "{rows}");
+            assert!(top_k_among(items.view(), &[], &[0, 1], 3, None).is_empty());
+            let table = crate::quantized::QuantizedItems::new(items.view()).unwrap();
+            assert!(table.top_k(items.view(), &[], 3, None).is_empty());
+            let many = table.top_k_many(items.view(), &[&[], &[]], 3, &[]);
+            assert!(many.iter().all(Vec::is_empty) && many.len() == 2);
         }
     }
 
