@@ -50,6 +50,7 @@ use crate::history::{History, Purchase, Recorded};
 use crate::time::Timestamp;
 use csv::ByteRecord;
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
@@ -418,7 +419,7 @@ fn read_impl<R: Read>(
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 16)
-        .from_reader(reader);
+        .from_reader(LineFeeds::new(reader));
     let mut report = IngestReport::default();
     let mut record = ByteRecord::new();
     if !rdr
@@ -444,10 +445,18 @@ fn read_impl<R: Read>(
         .map_err(|e| csv_error(e, path))?
     {
         report.rows_read += 1;
+        let end = rdr.position().byte();
+        // the record's last byte: its line feed, or its last field byte at the end of input
+        let last_line = rdr.get_mut().line_of(end.saturating_sub(1));
         let (description, category) = match parse_row(&record, &cols, &mut purchase) {
             Ok(extra) => extra,
             Err(message) => {
-                let line = record.position().map_or(0, |p| p.line());
+                // breaks inside quoted fields: the row began that many lines earlier
+                let inside: usize = record
+                    .iter()
+                    .map(|f| line_breaks(f).count() + usize::from(f.last() == Some(&b'\r')))
+                    .sum();
+                let line = last_line.saturating_sub(inside as u64);
                 if options.strict {
                     return Err(Error::BadRow { line, message });
                 }
@@ -487,6 +496,69 @@ fn read_impl<R: Read>(
         }
     }
     Ok(report)
+}
+
+/// The input as the CSV reader pulls it, with the offsets of its line breaks (`\n`, `\r\n`, or
+/// a lone `\r` as old Mac exports end lines): the reader's own record positions count from
+/// before the blank lines it skips, and count only `\n`, so a row's file line is worked out
+/// from where the row ends instead.
+struct LineFeeds<R> {
+    inner: R,
+    /// Offset of the next byte to read.
+    offset: u64,
+    /// Offsets of the line breaks read and not yet passed (a `\r\n` at its `\n`).
+    pending: VecDeque<u64>,
+    /// A `\r` that ended the last read: a break unless the next byte is `\n`.
+    cr_at_end: Option<u64>,
+    /// Line breaks passed.
+    passed: u64,
+}
+
+impl<R> LineFeeds<R> {
+    fn new(inner: R) -> Self {
+        LineFeeds {
+            inner,
+            offset: 0,
+            pending: VecDeque::new(),
+            cr_at_end: None,
+            passed: 0,
+        }
+    }
+
+    /// The 1-based line of the byte at `offset`, which must not be before an earlier query's.
+    fn line_of(&mut self, offset: u64) -> u64 {
+        while self.pending.front().is_some_and(|&p| p < offset) {
+            self.pending.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
+/// Offsets of the line breaks in `bytes`; a `\r` in the last byte is left to the caller.
+fn line_breaks(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr::memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1).is_some_and(|&next| next != b'\n'))
+}
+
+impl<R: Read> Read for LineFeeds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let bytes = &buf[..n];
+        if let Some(cr) = self.cr_at_end.take()
+            && bytes.first() != Some(&b'\n')
+        {
+            self.pending.push_back(cr);
+        }
+        let base = self.offset;
+        self.pending
+            .extend(line_breaks(bytes).map(|i| base + i as u64));
+        if bytes.last() == Some(&b'\r') {
+            self.cr_at_end = Some(base + n as u64 - 1);
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 /// Field `i` as trimmed UTF-8.

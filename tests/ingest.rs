@@ -316,6 +316,53 @@ fn bad_rows_counted_in_lenient_mode_and_fatal_in_strict_mode() {
     }
 }
 
+/// Hands the input over a few bytes at a time, so line breaks fall across reads.
+struct Trickle<'a>(&'a [u8], usize);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.1.min(buf.len()).min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// Bad rows are reported at their file line whatever ends the lines, after blank lines the
+/// reader skips, after a quoted field with a line break in it, and at the end without a break.
+#[test]
+fn bad_row_lines_are_file_lines() {
+    let lines = [
+        HEADER.trim_end(),
+        "536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom",
+        "",
+        "",
+        "536365,22752,SET,two,2010-12-01 08:26:00,7.65,17850,United Kingdom",
+        "536366,22633,\"HAND<BR>WARMER\",6,2010-12-01 08:28:00,1.85,17850,United Kingdom",
+        "536366,22634,MUG,6,2010-13-01 08:28:00,1.85,17850,United Kingdom",
+        "536367,22635,\"BAD<BR>ROW\",x,2010-12-01 08:28:00,1.85,17850,United Kingdom",
+        "536367,22636,JUG,1,2010-12-01 08:29:00,NaN,17850,United Kingdom",
+    ];
+    for eol in ["\n", "\r\n", "\r"] {
+        let text = lines.join(eol).replace("<BR>", eol);
+        for chunk in [1, 2, 3, 7, usize::MAX] {
+            let what = format!("{eol:?} in reads of {chunk}");
+            let mut history = History::new();
+            let options = IngestOptions::default();
+            let report = read_csv(Trickle(text.as_bytes(), chunk), &options, &mut history);
+            let report = report.unwrap();
+            assert_eq!((report.rows_read, report.kept), (6, 2), "{what}");
+            assert_eq!(report.unparsable_lines, [5, 8, 9, 11], "{what}");
+            assert!(report.first_unparsable.unwrap().starts_with("line 5: "));
+            let mut history = History::new();
+            match read_csv(Trickle(text.as_bytes(), chunk), &strict(), &mut history) {
+                Err(Error::BadRow { line: 5, .. }) => {}
+                other => panic!("{what}: {other:?}"),
+            }
+        }
+    }
+}
+
 #[test]
 fn invalid_utf8_in_unmapped_column_is_ignored() {
     let text = with_bad_row(b"536365,22752,SET,2,2010-12-01 08:26:00,7.65,17850,Fran\xe7e");
