@@ -40,8 +40,9 @@
 //! # Catalog
 //!
 //! Each kept line also feeds the catalog: the product's name becomes the first non-empty
-//! description seen (trailing spaces trimmed) unless the catalog already had a name for it, its
-//! price becomes the unit price of its latest kept line by timestamp (ties: the later row in the
+//! description seen (trailing spaces trimmed) unless the catalog already had a name for it (a
+//! name equal to the product id counts as none), its price becomes the unit price of its latest
+//! kept line by timestamp, lines already in the history included (ties: the later row in the
 //! file; only when a price column is mapped), and its category the first non-empty value of the
 //! category column when one is mapped and the product has no category yet.
 
@@ -437,8 +438,19 @@ fn read_impl<R: Read>(
         unit_price: 0.0,
         order: cols.order.map(|_| String::new()),
     };
-    // Latest timestamp whose price the catalog holds, per product index (this read only).
+    // Latest line per product index, so an older file read after a newer one leaves the newer
+    // price; and which products this read has named.
     let mut price_time: Vec<i64> = Vec::new();
+    if cols.unit_price.is_some() {
+        for l in history.lines() {
+            let i = l.product as usize;
+            if price_time.len() <= i {
+                price_time.resize(i + 1, i64::MIN);
+            }
+            price_time[i] = price_time[i].max(l.timestamp.0);
+        }
+    }
+    let mut named: Vec<bool> = Vec::new();
 
     while rdr
         .read_byte_record(&mut record)
@@ -474,7 +486,12 @@ fn read_impl<R: Read>(
                 report.kept += 1;
                 let product = history.lines().last().map_or(0, |l| l.product);
                 let catalog = history.catalog_mut();
-                if !description.is_empty() {
+                let i = product as usize;
+                if named.len() <= i {
+                    named.resize(i + 1, false);
+                }
+                if !description.is_empty() && !named[i] {
+                    named[i] = true;
                     catalog.set_name_if_bare(product, description);
                 }
                 if cols.unit_price.is_some() {

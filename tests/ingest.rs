@@ -316,6 +316,48 @@ fn bad_rows_counted_in_lenient_mode_and_fatal_in_strict_mode() {
     }
 }
 
+/// A product's price is that of its latest line even when the older file is read last, and
+/// its name the first description even when that equals its code.
+#[test]
+fn catalog_from_several_files_follows_the_latest_line() {
+    let newer =
+        format!("{HEADER}536365,22752,SET OF 7,2,2011-12-01 08:26:00,5.00,17850,United Kingdom\n");
+    let older = format!(
+        "{HEADER}536300,22752,SET OF SEVEN,2,2010-12-01 08:26:00,3.00,17850,United Kingdom\n"
+    );
+    let mut history = History::new();
+    for text in [&newer, &older] {
+        read_csv(text.as_bytes(), &IngestOptions::default(), &mut history).unwrap();
+    }
+    let catalog = history.catalog();
+    let i = catalog.index("22752").unwrap();
+    assert_eq!(
+        (catalog.price(i), catalog.name(i)),
+        (Some(5.00), "SET OF 7")
+    );
+    // in the other order the newer file's price replaces the older one's
+    let mut history = History::new();
+    for text in [&older, &newer] {
+        read_csv(text.as_bytes(), &IngestOptions::default(), &mut history).unwrap();
+    }
+    let i = history.catalog().index("22752").unwrap();
+    assert_eq!(history.catalog().price(i), Some(5.00));
+
+    let text = format!(
+        "{HEADER}536365,POST,POST,1,2011-12-01 08:26:00,18,17850,United Kingdom\n\
+         536366,POST,POSTAGE,1,2011-12-02 08:26:00,18,17850,United Kingdom\n"
+    );
+    let options = IngestOptions {
+        drop_non_products: false,
+        ..IngestOptions::default()
+    };
+    let mut history = History::new();
+    let report = read_csv(text.as_bytes(), &options, &mut history).unwrap();
+    assert_eq!(report.kept, 2);
+    let catalog = history.catalog();
+    assert_eq!(catalog.name(catalog.index("POST").unwrap()), "POST");
+}
+
 /// Hands the input over a few bytes at a time, so line breaks fall across reads.
 struct Trickle<'a>(&'a [u8], usize);
 
