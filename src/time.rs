@@ -36,6 +36,7 @@ impl Timestamp {
 
     /// Parses `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DDTHH:MM:SS`, `YYYY-MM-DD HH:MM`, `YYYY-MM-DD`,
     /// and the original Online Retail `M/D/YYYY H:MM`. Trailing `Z` is accepted; other zones are not.
+    /// Fractional seconds (`08:26:00.250`) are dropped.
     /// The year has four digits: `12/1/10` is `None`, not a date in the year 10.
     ///
     /// ```
@@ -124,7 +125,14 @@ fn hms(t: &str) -> Option<(u32, u32, u32)> {
     let h = num(it.next()?)?;
     let m = num(it.next()?)?;
     let s = match it.next() {
-        Some(x) => num(x.split('.').next()?)?,
+        // fractional seconds (`08:26:00.250`) are dropped, but must be digits
+        Some(x) => match x.split_once('.') {
+            Some((s, frac)) if !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit()) => {
+                num(s)?
+            }
+            Some(_) => return None,
+            None => num(x)?,
+        },
         None => 0,
     };
     if it.next().is_some() {
@@ -193,6 +201,8 @@ mod tests {
         assert_eq!(Timestamp::parse("12/1/2010 8:26"), Some(a));
         assert_eq!(Timestamp::parse("2010-12-01T08:26:00Z"), Some(a));
         assert_eq!(Timestamp::parse("2010-12-01 08:26"), Some(a));
+        assert_eq!(Timestamp::parse("2010-12-01 08:26:00.250"), Some(a));
+        assert_eq!(Timestamp::parse("12/1/2010 8:26:00.9"), Some(a));
         assert_eq!(a.0, 1_291_191_960);
         assert_eq!(Timestamp::parse("2010-12-01").unwrap().0, 1_291_161_600);
     }
@@ -208,6 +218,11 @@ mod tests {
             "x/y/z",
             "2010-12-01-02",
             "1/2/3/4",
+            "2010-12-01 08:26:00.",
+            "2010-12-01 08:26:00.xyz",
+            "2010-12-01 08:26:00.5.5",
+            "12/1/2010 8:26:00.junk",
+            "2010-12-01 08:26:.5",
         ] {
             assert!(Timestamp::parse(bad).is_none(), "{bad}");
         }
