@@ -239,7 +239,8 @@ impl Split {
 /// give the same split.
 ///
 /// Errors: [`Error::InvalidArgument`] unless `0 < test_fraction < 1`;
-/// [`Error::InvalidWeight`] on a NaN, infinite or negative weight.
+/// [`Error::InvalidWeight`] on a NaN, infinite or negative weight, or a repeated pair whose
+/// weights sum past `f32::MAX`.
 pub fn random_split(
     triples: &[Triple],
     test_fraction: f64,
@@ -263,6 +264,10 @@ pub fn random_split(
         }
         same
     });
+    for t in &merged {
+        // repeated pairs can sum past f32's range
+        check_weight("summed weight", t.weight as f64)?;
+    }
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut is_test = vec![false; merged.len()];
     let mut order: Vec<usize> = Vec::new();
@@ -578,6 +583,19 @@ mod tests {
         }];
         assert!(matches!(
             random_split(&bad, 0.2, 1, 1),
+            Err(Error::InvalidWeight { .. })
+        ));
+        let huge = [0, 0, 1].map(|item| Triple {
+            user: 0,
+            item,
+            weight: 3e38,
+        });
+        assert!(matches!(
+            random_split(&huge, 0.2, 1, 1),
+            Err(Error::InvalidWeight { .. })
+        ));
+        assert!(matches!(
+            crate::interactions::Interactions::from_triples(1, 2, &huge),
             Err(Error::InvalidWeight { .. })
         ));
         assert_eq!(random_split(&[], 0.2, 1, 1).unwrap(), Split::default());

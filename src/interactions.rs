@@ -29,7 +29,8 @@ pub struct Interactions {
 
 impl Interactions {
     /// Builds the matrix from triples. Repeated (user, item) pairs are summed; zero weights are
-    /// dropped (they carry no evidence). Errors on NaN, infinite or negative weights, on
+    /// dropped (they carry no evidence). Errors on NaN, infinite or negative weights (summed
+    /// ones included), on
     /// indices outside `rows × cols`, and on `rows` or `cols` beyond what a `u32` index reaches.
     ///
     /// ```
@@ -86,6 +87,8 @@ impl Interactions {
                     w += row[k].1;
                     k += 1;
                 }
+                // repeated pairs can sum past f32's range
+                check_weight("summed weight", w as f64)?;
                 if w > 0.0 {
                     indices.push(item);
                     values.push(w);
