@@ -32,6 +32,28 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// Checks every field: the ALS settings ([`AlsConfig::validate`]) and a popularity window
+    /// that is a number of days ≥ 0 (infinite: all history); else [`Error::InvalidConfig`].
+    ///
+    /// ```
+    /// use rapport::EngineConfig;
+    /// assert!(EngineConfig::default().validate().is_ok());
+    /// let nan = EngineConfig { popularity_window_days: f64::NAN, ..Default::default() };
+    /// assert!(nan.validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        self.als.validate()?;
+        let days = self.popularity_window_days;
+        if days.is_nan() || days < 0.0 {
+            return Err(Error::InvalidConfig(format!(
+                "popularity window of {days:?} days: must be ≥ 0"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// What a recommendation request may return.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecommendOptions {
@@ -283,6 +305,7 @@ impl Engine {
         &mut self,
         mut progress: Option<&mut dyn FnMut(&Progress)>,
     ) -> Result<TrainReport> {
+        self.config.validate()?;
         let triples = self.history.order_counts(None);
         let rows = self.history.customer_count();
         let cols = self.history.catalog().len();
@@ -801,6 +824,25 @@ mod tests {
             .unwrap();
         }
         e
+    }
+
+    #[test]
+    fn train_checks_the_popularity_window() {
+        for (days, ok) in [
+            (f64::NAN, false),
+            (-1.0, false),
+            (0.0, true),
+            (f64::INFINITY, true),
+        ] {
+            let mut e = shop();
+            e.config.popularity_window_days = days;
+            let r = e.train();
+            assert_eq!(r.is_ok(), ok, "{days}: {r:?}");
+            if !ok {
+                assert!(matches!(r, Err(Error::InvalidConfig(_))));
+                assert!(e.trained_factors().is_none(), "nothing trained");
+            }
+        }
     }
 
     #[test]

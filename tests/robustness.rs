@@ -1487,16 +1487,26 @@ fn training_with_purchases_at_the_ends_of_the_range() {
     let r = e.recommend("nobody", &RecommendOptions::default()).unwrap();
     assert!(r.fallback);
     assert_eq!(r.items.len(), 1);
-    // a negative window reaches past the latest purchase: empty, so all history counts
+    // a window reaching before the start of the range saturates: all history counts
+    let mut e = Engine::new(EngineConfig {
+        popularity_window_days: 1e300,
+        ..tiny()
+    });
+    e.record_purchase(&purchase("ann", "mug", T0, None))
+        .unwrap();
+    e.record_purchase(&purchase("bob", "mug", i64::MIN + 1, None))
+        .unwrap();
+    e.train().unwrap();
+    let r = e.recommend("nobody", &RecommendOptions::default()).unwrap();
+    assert_eq!((r.items.len(), r.items[0].score), (1, 2.0));
+    // a negative window is refused (it used to mean all history, silently)
     let mut e = Engine::new(EngineConfig {
         popularity_window_days: -1e300,
         ..tiny()
     });
     e.record_purchase(&purchase("ann", "mug", T0, None))
         .unwrap();
-    e.train().unwrap();
-    let r = e.recommend("nobody", &RecommendOptions::default()).unwrap();
-    assert_eq!((r.items.len(), r.items[0].score), (1, 1.0));
+    assert!(matches!(e.train(), Err(Error::InvalidConfig(m)) if m.contains("-1e300")));
 }
 
 /// `similar` with k = 0 is an empty list (the top-k selector's threshold indexed an empty heap).
