@@ -194,11 +194,15 @@ impl Catalog {
     }
 
     /// The product id at `index`.
+    ///
+    /// Panics if `index` is out of range, as slice indexing does: indices come from this catalog.
     pub fn id(&self, index: u32) -> &str {
         self.ids.name(index)
     }
 
     /// The product at `index`, as an owned [`Product`].
+    ///
+    /// Panics if `index` is out of range, as slice indexing does: indices come from this catalog.
     pub fn product(&self, index: u32) -> Product {
         let e = &self.entries[index as usize];
         Product {
@@ -211,16 +215,23 @@ impl Catalog {
     }
 
     /// Display name of the product at `index`.
+    ///
+    /// Panics if `index` is out of range, as slice indexing does: indices come from this catalog.
     pub fn name(&self, index: u32) -> &str {
         &self.entries[index as usize].name
     }
 
     /// Category index of the product at `index`.
+    ///
+    /// Panics if `index` is out of range, as slice indexing does: indices come from this catalog.
     pub fn category_of(&self, index: u32) -> Option<u32> {
         self.entries[index as usize].category
     }
 
     /// Category name for a category index.
+    ///
+    /// Panics if `category` is out of range, as slice indexing does: indices come from this
+    /// catalog.
     pub fn category_name(&self, category: u32) -> &str {
         self.categories.name(category)
     }
@@ -267,6 +278,8 @@ impl Catalog {
     }
 
     /// Whether the product at `index` is in stock.
+    ///
+    /// Panics if `index` is out of range, as slice indexing does: indices come from this catalog.
     pub fn in_stock(&self, index: u32) -> bool {
         self.entries[index as usize].in_stock
     }
@@ -300,6 +313,8 @@ impl Catalog {
     }
 
     /// Current price of the product at `index`.
+    ///
+    /// Panics if `index` is out of range, as slice indexing does: indices come from this catalog.
     pub fn price(&self, index: u32) -> Option<f64> {
         self.entries[index as usize].price
     }

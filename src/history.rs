@@ -287,6 +287,9 @@ impl History {
     }
 
     /// Attributes of the customer at `index`.
+    ///
+    /// Panics if the index is out of range, as slice indexing does: indices come from this
+    /// history.
     pub fn customer_info(&self, index: u32) -> &CustomerInfo {
         &self.infos[index as usize]
     }
@@ -312,6 +315,9 @@ impl History {
     }
 
     /// The order id string for an order index (synthetic `customer@seconds` when none was given).
+    ///
+    /// Panics if the index is out of range, as slice indexing does: indices come from this
+    /// history.
     pub fn order_id(&self, order: u32) -> &str {
         self.orders.name(order)
     }
