@@ -18,8 +18,8 @@ use std::fmt;
 pub struct EngineConfig {
     /// Matrix-factorization hyper-parameters.
     pub als: AlsConfig,
-    /// Popularity for the fallback counts distinct buyers over this many days before the latest
-    /// purchase (all history when that window is empty).
+    /// Popularity for the fallback counts distinct buyers over this many days (≥ 0) before the
+    /// latest purchase (all history when that window is empty).
     pub popularity_window_days: f64,
 }
 
