@@ -684,8 +684,11 @@ extern "C" {
  * * `written`: required; receives the message length in bytes, *excluding* the NUL.
  *
  * Returns `RAPPORT_STATUS_OK` when the whole message and its NUL fit, and
- * `RAPPORT_STATUS_BUFFER_TOO_SMALL` otherwise (then `buf`, if `len > 0`, holds the message
- * truncated to `len - 1` bytes plus a NUL, and `*written + 1` is the size to allocate).
+ * `RAPPORT_STATUS_BUFFER_TOO_SMALL` otherwise (then `*written + 1` is the size to allocate,
+ * and `buf`, if `len > 0`, holds the longest prefix of the message that ends on a character
+ * boundary and has at most `len - 1` bytes, plus a NUL: a multi-byte character that does not
+ * fit whole is left out, so the copy stays valid UTF-8 and may be up to 3 bytes shorter than
+ * `len - 1`).
  *
  * # Safety
  * `buf` is NULL or valid for `len` writable bytes; `written` is NULL or valid for a write.

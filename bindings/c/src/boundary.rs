@@ -279,8 +279,11 @@ pub(crate) unsafe fn write_opt_out<T>(out: *mut T, value: T) {
 /// * `written`: required; receives the message length in bytes, *excluding* the NUL.
 ///
 /// Returns `RAPPORT_STATUS_OK` when the whole message and its NUL fit, and
-/// `RAPPORT_STATUS_BUFFER_TOO_SMALL` otherwise (then `buf`, if `len > 0`, holds the message
-/// truncated to `len - 1` bytes plus a NUL, and `*written + 1` is the size to allocate).
+/// `RAPPORT_STATUS_BUFFER_TOO_SMALL` otherwise (then `*written + 1` is the size to allocate,
+/// and `buf`, if `len > 0`, holds the longest prefix of the message that ends on a character
+/// boundary and has at most `len - 1` bytes, plus a NUL: a multi-byte character that does not
+/// fit whole is left out, so the copy stays valid UTF-8 and may be up to 3 bytes shorter than
+/// `len - 1`).
 ///
 /// # Safety
 /// `buf` is NULL or valid for `len` writable bytes; `written` is NULL or valid for a write.
@@ -304,7 +307,11 @@ pub unsafe extern "C" fn rapport_last_error_message(
                 // Even an empty message needs a byte for its NUL.
                 return rapport_status::BufferTooSmall;
             }
-            let n = bytes.len().min(len - 1);
+            // Cut at a character boundary: half a character would not be UTF-8.
+            let mut n = bytes.len().min(len - 1);
+            while !m.is_char_boundary(n) {
+                n -= 1;
+            }
             // SAFETY: `buf` has `len` writable bytes and `n + 1 <= len`; the source is a
             // distinct Rust allocation, so the ranges do not overlap.
             unsafe {
@@ -451,6 +458,49 @@ mod tests {
         // success leaves the message alone
         assert_eq!(boundary(|| Ok(())), rapport_status::Ok);
         assert_eq!(last(), Error::Empty("e".into()).to_string());
+    }
+
+    #[test]
+    fn truncation_keeps_whole_characters() {
+        let s = boundary(|| Err(Error::UnknownProduct("ééé".into()).into()));
+        assert_eq!(s, rapport_status::UnknownProduct);
+        let message = "unknown product \"ééé\"";
+        assert_eq!(message.len(), 24); // 17 ASCII bytes, three 2-byte 'é', one '"'
+        // What a buffer of `len` bytes holds before its NUL: `len - 1` bytes when they end on
+        // a character boundary, one byte less when they would end inside an 'é'.
+        let expected = |len: usize| match len - 1 {
+            18 => "unknown product \"",
+            20 => "unknown product \"é",
+            22 => "unknown product \"éé",
+            n => &message[..n.min(message.len())],
+        };
+        assert_eq!(expected(19), "unknown product \"");
+        for len in 0..=message.len() + 2 {
+            let mut buf = vec![0x55 as c_char; len];
+            let mut written = 0;
+            // SAFETY: `buf` has `len` writable bytes (a non-NULL pointer even when empty) and
+            // `written` is valid.
+            let s = unsafe { rapport_last_error_message(buf.as_mut_ptr(), len, &mut written) };
+            assert_eq!(written, message.len(), "len {len}");
+            if len == 0 {
+                assert_eq!(s, rapport_status::BufferTooSmall);
+                continue;
+            }
+            let want = if len > message.len() {
+                rapport_status::Ok
+            } else {
+                rapport_status::BufferTooSmall
+            };
+            assert_eq!(s, want, "len {len}");
+            let bytes: Vec<u8> = buf.iter().map(|&b| b as u8).collect();
+            let copy = CStr::from_bytes_until_nul(&bytes).expect("NUL-terminated");
+            let copy = copy
+                .to_str()
+                .unwrap_or_else(|e| panic!("len {len}: not UTF-8: {e}"));
+            assert_eq!(copy, expected(len), "len {len}");
+        }
+        // the stored message is unchanged by the truncated reads
+        assert_eq!(last(), message);
     }
 
     #[test]

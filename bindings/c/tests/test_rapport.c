@@ -517,6 +517,44 @@ static void test_last_error_buffer(void) {
     CHECK(streq(big, expected));
 }
 
+/* A message with multi-byte characters: a truncated copy never ends inside one. */
+static void test_last_error_truncation_utf8(void) {
+    rapport_engine *e = NULL;
+    OK(rapport_engine_new(NULL, &e));
+    CHECK_STATUS(rapport_engine_set_in_stock(e, "\xc3\xa9\xc3\xa9\xc3\xa9", false), /* "ééé" */
+                 RAPPORT_STATUS_UNKNOWN_PRODUCT);
+    rapport_engine_free(e);
+    /* 17 ASCII bytes, three 2-byte characters at bytes 17-22, a closing quote */
+    const char *full = "unknown product \"\xc3\xa9\xc3\xa9\xc3\xa9\"";
+    const size_t total = strlen(full);
+    CHECK(total == 24);
+    size_t written = 0;
+    char buf[32];
+    for (size_t len = 1; len <= total + 2; len++) {
+        memset(buf, 'x', sizeof buf);
+        rapport_status expected = len > total ? RAPPORT_STATUS_OK : RAPPORT_STATUS_BUFFER_TOO_SMALL;
+        CHECK_STATUS(rapport_last_error_message(buf, len, &written), expected);
+        CHECK(written == total);
+        /* the longest prefix of at most len - 1 bytes that does not end inside a character */
+        size_t keep = len - 1 < total ? len - 1 : total;
+        while (keep < total && ((unsigned char)full[keep] & 0xC0) == 0x80) keep--;
+        if (strlen(buf) != keep || memcmp(buf, full, keep) != 0) {
+            fprintf(stderr, "len %zu: got %zu bytes \"%s\", expected %zu\n", len, strlen(buf), buf,
+                    keep);
+            CHECK(false);
+        }
+    }
+    /* the buffer of the report: 19 bytes used to end in the first byte of an 'é' */
+    CHECK_STATUS(rapport_last_error_message(buf, 19, &written), RAPPORT_STATUS_BUFFER_TOO_SMALL);
+    CHECK(streq(buf, "unknown product \""));
+    CHECK_STATUS(rapport_last_error_message(buf, 20, &written), RAPPORT_STATUS_BUFFER_TOO_SMALL);
+    CHECK(streq(buf, "unknown product \"\xc3\xa9"));
+    CHECK_STATUS(rapport_last_error_message(buf, 21, &written), RAPPORT_STATUS_BUFFER_TOO_SMALL);
+    CHECK(streq(buf, "unknown product \"\xc3\xa9"));
+    OK(rapport_last_error_message(buf, sizeof buf, &written));
+    CHECK(streq(buf, full));
+}
+
 static void *other_thread_error(void *arg) {
     char *out = arg;
     size_t n;
@@ -1363,6 +1401,7 @@ int main(void) {
     test_invalid_input();
     test_not_trained();
     test_last_error_buffer();
+    test_last_error_truncation_utf8();
     test_last_error_is_thread_local();
     test_csv();
     test_greeting_errors();
