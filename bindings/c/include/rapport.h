@@ -365,7 +365,12 @@ typedef struct rapport_config {
    */
   float alpha;
   /**
-   * Worker threads for training and batch scoring; 0 uses every core.
+   * Worker threads of the factor training in `rapport_engine_train`: 0 runs it on the
+   * process-wide worker pool, any other value on a pool of that many threads started for
+   * the call. Nothing else uses this setting: batch scoring (`rapport_engine_recommend_batch`)
+   * and building the co-purchase neighbour table of the re-rank always run on the
+   * process-wide pool, which has one thread per available CPU unless the process configures
+   * rayon's global pool (for example with the `RAYON_NUM_THREADS` environment variable).
    */
   size_t threads;
   /**
@@ -891,7 +896,8 @@ enum rapport_status rapport_engine_recommend(const struct rapport_engine *engine
                                              struct rapport_recommendations **out);
 
 /**
- * `rapport_engine_recommend` for `len` customers at once (in parallel). A read.
+ * `rapport_engine_recommend` for `len` customers at once, in parallel on the process-wide
+ * worker pool (not `rapport_config.threads`; see there). A read.
  *
  * * `customers`: `len` borrowed ids (NULL only when `len` is 0).
  * * `out`: receives a new batch owned by the caller (free it with

@@ -93,7 +93,12 @@ pub struct rapport_config {
     pub regularization: f32,
     /// Confidence slope alpha (finite, ≥ 0).
     pub alpha: f32,
-    /// Worker threads for training and batch scoring; 0 uses every core.
+    /// Worker threads of the factor training in `rapport_engine_train`: 0 runs it on the
+    /// process-wide worker pool, any other value on a pool of that many threads started for
+    /// the call. Nothing else uses this setting: batch scoring (`rapport_engine_recommend_batch`)
+    /// and building the co-purchase neighbour table of the re-rank always run on the
+    /// process-wide pool, which has one thread per available CPU unless the process configures
+    /// rayon's global pool (for example with the `RAYON_NUM_THREADS` environment variable).
     pub threads: usize,
     /// Seed of the random initial factors.
     pub seed: u64,
@@ -684,7 +689,8 @@ pub unsafe extern "C" fn rapport_engine_recommend(
     })
 }
 
-/// `rapport_engine_recommend` for `len` customers at once (in parallel). A read.
+/// `rapport_engine_recommend` for `len` customers at once, in parallel on the process-wide
+/// worker pool (not `rapport_config.threads`; see there). A read.
 ///
 /// * `customers`: `len` borrowed ids (NULL only when `len` is 0).
 /// * `out`: receives a new batch owned by the caller (free it with
