@@ -21,7 +21,8 @@ pub enum rapport_status {
     InvalidArgument = 3,
     /// A configuration value out of its documented range (checked when training).
     InvalidConfig = 4,
-    /// A quantity, price or weight that is NaN, infinite or negative.
+    /// A quantity, price or weight that is NaN, infinite or negative, a purchase quantity of 0,
+    /// or a purchase whose quantity × unit price overflows.
     InvalidWeight = 5,
     /// A customer id the engine has never seen.
     UnknownCustomer = 6,

@@ -290,11 +290,16 @@ unsafe fn purchase(
 
 /// Records one purchase line without touching the model (bulk loading before training). A write.
 ///
-/// * `customer`, `product`: required ids (borrowed).
+/// * `customer`, `product`: required, non-empty ids (borrowed; an empty one gives
+///   `RAPPORT_STATUS_INVALID_ARGUMENT`).
 /// * `timestamp`: Unix seconds.
-/// * `quantity`, `unit_price`: finite and ≥ 0 (`RAPPORT_STATUS_INVALID_WEIGHT` otherwise).
+/// * `quantity`: finite and > 0. `unit_price`: finite and ≥ 0. Their product, the line's
+///   amount, must be finite too. Anything else (NaN, ±∞, a quantity of 0 or less, a negative
+///   price, an amount that overflows) gives `RAPPORT_STATUS_INVALID_WEIGHT`.
 /// * `order`: optional order id (NULL: each line is its own order).
 /// * `added`: optional; receives `false` when the line repeats one already recorded.
+///
+/// Nothing is recorded when the call fails.
 ///
 /// # Safety
 /// Pointers are NULL or valid as described; strings NUL-terminated.

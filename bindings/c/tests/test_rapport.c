@@ -254,6 +254,47 @@ static void test_invalid_input(void) {
     rapport_engine_free(e);
 }
 
+/* The rules of a purchase line: quantity > 0, unit price ≥ 0, a finite amount, non-empty ids. */
+static void test_record_purchase_rules(void) {
+    rapport_engine *e = NULL;
+    OK(rapport_engine_new(NULL, &e));
+    CHECK_STATUS(rapport_engine_record_purchase(e, "ghost", "p", 0, 0.0, 1, NULL, NULL),
+                 RAPPORT_STATUS_INVALID_WEIGHT);
+    CHECK(strstr(last_error(), "invalid quantity: 0") != NULL);
+    CHECK_STATUS(rapport_engine_record_purchase(e, "ghost", "p", 0, -0.0, 1, NULL, NULL),
+                 RAPPORT_STATUS_INVALID_WEIGHT);
+    CHECK_STATUS(rapport_engine_record_purchase(e, "ghost", "p", 0, -1, 1, NULL, NULL),
+                 RAPPORT_STATUS_INVALID_WEIGHT);
+    CHECK_STATUS(rapport_engine_record_purchase(e, "ghost", "p", 0, INFINITY, 1, NULL, NULL),
+                 RAPPORT_STATUS_INVALID_WEIGHT);
+    CHECK_STATUS(rapport_engine_record_purchase(e, "ghost", "p", 0, 1, NAN, NULL, NULL),
+                 RAPPORT_STATUS_INVALID_WEIGHT);
+    CHECK(strstr(last_error(), "unit price") != NULL);
+    /* each factor is finite, the amount is not */
+    CHECK_STATUS(rapport_engine_record_purchase(e, "ghost", "p", 0, 1e200, 1e200, NULL, NULL),
+                 RAPPORT_STATUS_INVALID_WEIGHT);
+    CHECK(strstr(last_error(), "amount") != NULL);
+    CHECK_STATUS(rapport_engine_record_purchase(e, "", "p", 0, 1, 1, NULL, NULL),
+                 RAPPORT_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "empty customer id") != NULL);
+    CHECK_STATUS(rapport_engine_record_purchase(e, "ghost", "", 0, 1, 1, NULL, NULL),
+                 RAPPORT_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(last_error(), "empty product id") != NULL);
+    /* nothing of the refused lines was recorded: the customer is still unknown */
+    rapport_profile *p = NULL;
+    CHECK_STATUS(rapport_engine_profile(e, "ghost", DAY, &p), RAPPORT_STATUS_UNKNOWN_CUSTOMER);
+    /* a zero unit price (a free gift) is a valid line */
+    bool added = false;
+    OK(rapport_engine_record_purchase(e, "ghost", "gift", 0, 2, 0.0, NULL, &added));
+    CHECK(added);
+    OK(rapport_engine_profile(e, "ghost", DAY, &p));
+    rapport_profile_fields f;
+    OK(rapport_profile_get_fields(p, &f));
+    CHECK(f.orders == 1 && f.units == 2 && f.total_spend == 0.0);
+    rapport_profile_free(p);
+    rapport_engine_free(e);
+}
+
 static void test_not_trained(void) {
     rapport_engine *e = shop();
     bool trained = true;
@@ -1399,6 +1440,7 @@ int main(void) {
     test_null_arguments();
     test_null_arguments_no_leak();
     test_invalid_input();
+    test_record_purchase_rules();
     test_not_trained();
     test_last_error_buffer();
     test_last_error_truncation_utf8();
