@@ -296,8 +296,11 @@ unsafe fn purchase(
 /// * `quantity`: finite and > 0. `unit_price`: finite and ≥ 0. Their product, the line's
 ///   amount, must be finite too. Anything else (NaN, ±∞, a quantity of 0 or less, a negative
 ///   price, an amount that overflows) gives `RAPPORT_STATUS_INVALID_WEIGHT`.
-/// * `order`: optional order id (NULL: each line is its own order).
-/// * `added`: optional; receives `false` when the line repeats one already recorded.
+/// * `order`: optional order id. NULL or empty: the lines of one customer at one timestamp
+///   form one order, whose id is `<customer>@<timestamp>` (`c1@1700000000`; an explicit order
+///   id written that way names the same order).
+/// * `added`: optional; receives `false` when the line repeats one already recorded (same
+///   customer, product, order, timestamp, quantity and unit price), which is not stored again.
 ///
 /// Nothing is recorded when the call fails.
 ///

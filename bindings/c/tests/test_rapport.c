@@ -295,6 +295,38 @@ static void test_record_purchase_rules(void) {
     rapport_engine_free(e);
 }
 
+/* Lines without an order id (NULL or empty) form one order per customer and timestamp. */
+static void test_order_grouping(void) {
+    rapport_engine *e = NULL;
+    OK(rapport_engine_new(NULL, &e));
+    bool added = false;
+    OK(rapport_engine_record_purchase(e, "a", "p1", 1000, 1, 1, NULL, &added));
+    CHECK(added);
+    OK(rapport_engine_record_purchase(e, "a", "p2", 1000, 1, 1, "", &added)); /* same order */
+    CHECK(added);
+    OK(rapport_engine_record_purchase(e, "a", "p1", 1000, 1, 1, "", &added));
+    CHECK(!added); /* NULL and empty name the same order: a repeat of the first line */
+    OK(rapport_engine_record_purchase(e, "a", "p3", 1000 + DAY, 1, 1, NULL, &added));
+    OK(rapport_engine_record_purchase(e, "a", "p4", 1000, 1, 1, "o-9", &added));
+    OK(rapport_engine_record_purchase(e, "a", "p5", 1000, 1, 1, "o-9", &added));
+    OK(rapport_engine_record_purchase(e, "b", "p1", 1000, 1, 1, NULL, &added)); /* other customer */
+    /* the id of a's first order, given explicitly, names that order */
+    OK(rapport_engine_record_purchase(e, "a", "p6", 1000, 1, 1, "a@1000", &added));
+    CHECK(added);
+    rapport_profile_fields f;
+    rapport_profile *p = NULL;
+    OK(rapport_engine_profile(e, "a", 2 * DAY, &p));
+    OK(rapport_profile_get_fields(p, &f));
+    CHECK(f.orders == 3); /* a@1000 (p1, p2, p6), a@87400 (p3), o-9 (p4, p5) */
+    CHECK(f.units == 6);
+    rapport_profile_free(p);
+    OK(rapport_engine_profile(e, "b", 2 * DAY, &p));
+    OK(rapport_profile_get_fields(p, &f));
+    CHECK(f.orders == 1);
+    rapport_profile_free(p);
+    rapport_engine_free(e);
+}
+
 static void test_not_trained(void) {
     rapport_engine *e = shop();
     bool trained = true;
@@ -1441,6 +1473,7 @@ int main(void) {
     test_null_arguments_no_leak();
     test_invalid_input();
     test_record_purchase_rules();
+    test_order_grouping();
     test_not_trained();
     test_last_error_buffer();
     test_last_error_truncation_utf8();
