@@ -1523,7 +1523,9 @@ const char *rapport_greeting_variant_id(const struct rapport_greeting *greeting)
 
 /**
  * The rendered text (borrowed; NULL for NULL): HTML-escaped for web and e-mail, plain for SMS,
- * app and in-store, cut on a word boundary for SMS (160 characters by default) and app.
+ * app and in-store. SMS text longer than `rapport_greeting_settings.sms_max_chars` characters
+ * (160 by default) and app text longer than `app_max_chars` (178 by default) is cut to that
+ * many, ending in `…`, on a word boundary unless the last one lies in the first half.
  *
  * # Safety
  * `greeting` is NULL or live.
@@ -1592,8 +1594,9 @@ const char *rapport_greeting_featured_product_id(const struct rapport_greeting *
                                                  size_t i);
 
 /**
- * Number of runners-up: the next eligible variants, best first, for A/B tests (up to 3; 0 for
- * NULL).
+ * Number of runners-up: the next eligible variants, best first, for A/B tests. At most
+ * `rapport_greeting_settings.runners_up` (3 by default), fewer when fewer variants are
+ * eligible; 0 for a built-in greeting and for NULL.
  *
  * # Safety
  * `greeting` is NULL or live.

@@ -1203,6 +1203,29 @@ static void test_greeting_settings(void) {
     const char *sms = rapport_greeting_text(g);
     CHECK(sms && chars(sms) <= 24 && strstr(sms, "\xe2\x80\xa6") != NULL); /* cut, with … */
     rapport_greeting_free(g);
+    /* the number of runners-up follows the setting, beyond 3 too (with enough variants) */
+    OK(rapport_engine_add_greeting_variants_json(
+        e,
+        "[{\"id\": \"extra-1\", \"template\": \"Hi {first_name|there}!\"},"
+        " {\"id\": \"extra-2\", \"template\": \"Hello {first_name|there}!\"},"
+        " {\"id\": \"extra-3\", \"template\": \"Welcome back, {first_name|friend}!\"}]",
+        NULL));
+    s.runners_up = 5;
+    s.app_max_chars = 30;
+    OK(rapport_engine_set_greeting_settings(e, &s));
+    g = greet(e, "t1", RAPPORT_CHANNEL_WEB, at);
+    CHECK(rapport_greeting_runners_up_len(g) == 5);
+    CHECK(rapport_greeting_runner_up_variant_id(g, 4) != NULL);
+    rapport_greeting_free(g);
+    g = greet(e, "t1", RAPPORT_CHANNEL_APP, at);
+    const char *app = rapport_greeting_text(g);
+    CHECK(app && chars(app) <= 30 && strstr(app, "\xe2\x80\xa6") != NULL);
+    rapport_greeting_free(g);
+    s.runners_up = 0;
+    OK(rapport_engine_set_greeting_settings(e, &s));
+    g = greet(e, "t1", RAPPORT_CHANNEL_WEB, at);
+    CHECK(rapport_greeting_runners_up_len(g) == 0);
+    rapport_greeting_free(g);
 
     /* the shop name fills {shop_name}, escaped for the web; NULL brings the fallback back */
     const char *welcome = "[{\"id\": \"welcome\", \"channels\": [\"web\"],"
@@ -1212,6 +1235,11 @@ static void test_greeting_settings(void) {
     OK(rapport_engine_add_greeting_variants_json(w, welcome, NULL));
     g = greet(w, "t1", RAPPORT_CHANNEL_WEB, at);
     CHECK(streq(rapport_greeting_text(g), "Welcome to our shop, Ann!"));
+    rapport_greeting_free(g);
+    /* no variant for SMS: the built-in greeting, without runners-up */
+    g = greet(w, "t1", RAPPORT_CHANNEL_SMS, at);
+    CHECK(streq(rapport_greeting_variant_id(g), "builtin-sms"));
+    CHECK(rapport_greeting_runners_up_len(g) == 0);
     rapport_greeting_free(g);
     OK(rapport_engine_set_greeting_shop_name(w, "Tea & Co"));
     g = greet(w, "t1", RAPPORT_CHANNEL_WEB, at);
