@@ -790,9 +790,16 @@ enum rapport_status rapport_engine_record_purchase(struct rapport_engine *engine
                                                    bool *added);
 
 /**
- * Records a purchase and, when a model is trained, folds the customer's vector in again so
- * the next recommendation reflects it without retraining (works for new customers too).
- * Arguments as `rapport_engine_record_purchase`. A write.
+ * Records a purchase and, when a model is trained, folds the customer's vector in again from
+ * their whole history so the next recommendation reflects it without retraining (works for new
+ * customers too). Only products the model was trained on enter the fold-in: a product first
+ * seen after training reaches the model at the next `rapport_engine_train`, and a customer
+ * whose purchases are all such products still gets the popularity fallback. Before training
+ * it only records. A write.
+ *
+ * Arguments and their errors as `rapport_engine_record_purchase` (a refused line records
+ * nothing). Should the fold-in itself fail, the purchase stays recorded and the fold-in's
+ * error is returned.
  *
  * # Safety
  * As `rapport_engine_record_purchase`.

@@ -485,6 +485,24 @@ static void test_unknown_customer_and_observe(rapport_engine *e) {
         CHECK(streq(id, "coffee-mugs") || streq(id, "mocha-pot"));
     }
     rapport_recommendations_free(r);
+
+    /* a product first seen after training stays out of the fold-in until the next training */
+    bool added = false;
+    OK(rapport_engine_observe(e, "newcomer", "kettle", 100 * DAY, 1, 30, NULL, &added));
+    CHECK(added); /* recorded all the same */
+    OK(rapport_engine_recommend(e, "newcomer", &o, &r));
+    CHECK(rapport_recommendations_fallback(r));
+    rapport_recommendations_free(r);
+    OK(rapport_engine_observe(e, "newcomer", "espresso", 101 * DAY, 1, 9, NULL, &added));
+    OK(rapport_engine_recommend(e, "newcomer", &o, &r));
+    CHECK(!rapport_recommendations_fallback(r));
+    rapport_recommendations_free(r);
+    /* a refused line records nothing: the customer stays unknown */
+    CHECK_STATUS(rapport_engine_observe(e, "nobody", "espresso", 100 * DAY, 0, 9, NULL, NULL),
+                 RAPPORT_STATUS_INVALID_WEIGHT);
+    CHECK_STATUS(rapport_engine_profile(e, "nobody", 200 * DAY, &p),
+                 RAPPORT_STATUS_UNKNOWN_CUSTOMER);
+    CHECK(p == NULL);
 }
 
 static void test_similar(rapport_engine *e) {
