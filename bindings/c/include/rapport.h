@@ -1108,10 +1108,15 @@ enum rapport_status rapport_engine_greet(const struct rapport_engine *engine,
                                          struct rapport_greeting **out);
 
 /**
- * Records that `customer` saw, clicked or bought after greeting `variant` and, with a trained
- * model, updates the variant's vector and the customer's engagement-adjusted vector at once,
- * so the next `rapport_engine_greet` reflects it. Unknown customers are counted but do not
- * teach the model. A write.
+ * Records that `customer` saw, clicked or bought after greeting `variant`. With a trained
+ * model, the customer's engagement-adjusted vector is updated at once, so their next
+ * `rapport_engine_greet` reflects it. The variant's vector is learned from engagement only once
+ * the variant has `learn_min_impressions` impressions and `learn_min_clicks` clicks or
+ * conversions from customers with a factor vector (`rapport_greeting_settings`; 50 and 5 by
+ * default); until then it stays the one derived from its featured products or category (if
+ * any). Customers without a factor vector (never seen, or first recorded after the last
+ * training and not folded in by `rapport_engine_observe`) are counted but teach the model
+ * nothing. A write.
  *
  * * `customer`, `variant`: borrowed ids (the variant id as in `rapport_greeting_variant_id`).
  * * `event`: a `rapport_engagement` value.

@@ -1078,7 +1078,7 @@ static void test_greetings(void) {
     rapport_greeting_free(g);
 
     /* engagement: tea drinkers keep clicking the coffee greeting, and it becomes hers */
-    for (int round = 0; round < 9; round++)
+    for (int round = 0; round < 9; round++) {
         for (int c = 0; c < 6; c++) {
             char name[8];
             snprintf(name, sizeof name, "t%d", c);
@@ -1088,6 +1088,14 @@ static void test_greetings(void) {
                 OK(rapport_engine_record_engagement(e, name, "coffee-corner",
                                                     RAPPORT_ENGAGEMENT_CLICK));
         }
+        if (round == 0) {
+            /* 6 clicks but 6 of 50 impressions: the variant's vector is still derived */
+            g = greet(e, "c7", RAPPORT_CHANNEL_WEB, at);
+            CHECK(streq(rapport_greeting_variant_id(g), "coffee-corner"));
+            CHECK(strstr(rapport_greeting_reason(g), "(featured products)") != NULL);
+            rapport_greeting_free(g);
+        }
+    }
     g = greet(e, "t1", RAPPORT_CHANNEL_WEB, at);
     CHECK(streq(rapport_greeting_variant_id(g), "coffee-corner"));
     CHECK(strstr(rapport_greeting_reason(g), "learned from 54 impressions, 6 clicks") != NULL);
@@ -1111,6 +1119,35 @@ static void test_greetings(void) {
     CHECK(kind_of(b) == RAPPORT_GREETING_KIND_SERVICE_RECOVERY);
     rapport_greeting_free(b);
     rapport_engine_free(back);
+    rapport_engine_free(e);
+}
+
+/* Only customers with a factor vector count towards learning a variant's vector. */
+static void test_engagement_learning(void) {
+    rapport_engine *e = shop();
+    OK(rapport_engine_train(e, NULL, NULL, NULL));
+    OK(rapport_engine_add_greeting_variants_json(e, SHOP_VARIANTS, NULL));
+    rapport_greeting_settings s;
+    OK(rapport_engine_greeting_settings(e, &s));
+    CHECK(s.learn_min_impressions == 50 && s.learn_min_clicks == 5);
+    s.learn_min_impressions = 1;
+    s.learn_min_clicks = 1;
+    OK(rapport_engine_set_greeting_settings(e, &s));
+    const int64_t at = 40 * DAY + 9 * 3600;
+    /* a visitor the engine has never seen, and one recorded after training: counted, no more */
+    OK(rapport_engine_record_engagement(e, "visitor", "coffee-corner", RAPPORT_ENGAGEMENT_CLICK));
+    buy(e, "late", "espresso", 39);
+    OK(rapport_engine_record_engagement(e, "late", "coffee-corner", RAPPORT_ENGAGEMENT_CLICK));
+    rapport_greeting *g = greet(e, "c7", RAPPORT_CHANNEL_WEB, at);
+    CHECK(streq(rapport_greeting_variant_id(g), "coffee-corner"));
+    CHECK(strstr(rapport_greeting_reason(g), "(featured products)") != NULL);
+    rapport_greeting_free(g);
+    /* one click from a customer of the model meets both thresholds */
+    OK(rapport_engine_record_engagement(e, "c6", "coffee-corner", RAPPORT_ENGAGEMENT_CLICK));
+    g = greet(e, "c7", RAPPORT_CHANNEL_WEB, at);
+    CHECK(streq(rapport_greeting_variant_id(g), "coffee-corner"));
+    CHECK(strstr(rapport_greeting_reason(g), "(learned from 1 impressions, 1 clicks)") != NULL);
+    rapport_greeting_free(g);
     rapport_engine_free(e);
 }
 
@@ -1527,6 +1564,7 @@ int main(void) {
     test_csv();
     test_greeting_errors();
     test_greetings();
+    test_engagement_learning();
     test_greeting_settings();
     test_feedback_report();
 
