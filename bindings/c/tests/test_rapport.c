@@ -1076,6 +1076,21 @@ static void test_greetings(void) {
     g = greet(e, "t1", RAPPORT_CHANNEL_WEB, at + 2 * DAY);
     CHECK(kind_of(g) == RAPPORT_GREETING_KIND_SERVICE_RECOVERY);
     rapport_greeting_free(g);
+    /* a poor answer from an id never seen: the built-in apology, not the registered one */
+    OK(rapport_engine_record_feedback(e, "visitor-2", RAPPORT_FEEDBACK_KIND_CES, 6, at - DAY));
+    g = greet(e, "visitor-2", RAPPORT_CHANNEL_WEB, at);
+    CHECK(streq(rapport_greeting_variant_id(g), "builtin-recovery"));
+    CHECK(kind_of(g) == RAPPORT_GREETING_KIND_SERVICE_RECOVERY);
+    CHECK(rapport_greeting_generic(g) && rapport_greeting_runners_up_len(g) == 0);
+    CHECK(strstr(rapport_greeting_text(g), "sorry") != NULL);
+    rapport_greeting_free(g);
+    /* known without purchases: the registered recovery variant */
+    OK(rapport_engine_upsert_customer(e, "kim", "Kim", NULL, RAPPORT_CHANNEL_UNSPECIFIED));
+    OK(rapport_engine_record_feedback(e, "kim", RAPPORT_FEEDBACK_KIND_CES, 6, at - DAY));
+    g = greet(e, "kim", RAPPORT_CHANNEL_WEB, at);
+    CHECK(streq(rapport_greeting_variant_id(g), "recovery"));
+    CHECK(!rapport_greeting_generic(g) && strstr(rapport_greeting_text(g), "Kim") != NULL);
+    rapport_greeting_free(g);
 
     /* engagement: tea drinkers keep clicking the coffee greeting, and it becomes hers */
     for (int round = 0; round < 9; round++) {
