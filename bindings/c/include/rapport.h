@@ -379,7 +379,8 @@ typedef struct rapport_config {
    */
   uint64_t seed;
   /**
-   * Days before the latest purchase over which the popularity fallback counts buyers.
+   * Days before the latest purchase over which the popularity fallback counts buyers (≥ 0;
+   * `rapport_engine_train` gives `RAPPORT_STATUS_INVALID_CONFIG` for NaN or negative days).
    */
   double popularity_window_days;
 } rapport_config;

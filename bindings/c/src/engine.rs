@@ -102,7 +102,8 @@ pub struct rapport_config {
     pub threads: usize,
     /// Seed of the random initial factors.
     pub seed: u64,
-    /// Days before the latest purchase over which the popularity fallback counts buyers.
+    /// Days before the latest purchase over which the popularity fallback counts buyers (≥ 0;
+    /// `rapport_engine_train` gives `RAPPORT_STATUS_INVALID_CONFIG` for NaN or negative days).
     pub popularity_window_days: f64,
 }
 
