@@ -92,9 +92,13 @@ impl FactorTable {
 
     /// A `rows × factors` table of values drawn uniformly from [−1, 1) by rand's `StdRng`
     /// seeded with `seed`: the same numbers on every platform, so a native run
-    /// (`examples/native_top10.rs`) scores exactly the same table.
+    /// (`examples/native_top10.rs`) scores exactly the same table. `factors` must be ≥ 1, as
+    /// for the constructor.
     pub fn random(rows: f64, factors: f64, seed: f64) -> JsResult<FactorTable> {
         let (n, f) = (count(rows, "rows")?, count(factors, "factors")?);
+        if f == 0 {
+            return Err(invalid("factors must be ≥ 1, got 0"));
+        }
         if n.checked_mul(f).is_none_or(|len| len > MAX_RANDOM) {
             return Err(invalid(format!(
                 "a {n} × {f} table is too large (at most {MAX_RANDOM} numbers)"

@@ -183,6 +183,13 @@ test("FactorTable: bad shapes and queries", () => {
   throwsRapport(() => t.row(3), "InvalidArgument", "invalid argument: row 3 is out of range: the table has 3 rows");
   throwsRapport(() => FactorTable.random(1e6, 1e6, 1), "InvalidArgument", /too large/);
   t.free();
+  // zero-width tables are rejected by random as by the constructor (topK on one would trap)
+  throwsRapport(() => FactorTable.random(5, 0, 1), "InvalidArgument", "invalid argument: factors must be ≥ 1, got 0");
+  throwsRapport(() => FactorTable.random(0, 0, 1), "InvalidArgument", "invalid argument: factors must be ≥ 1, got 0");
+  const empty = FactorTable.random(0, 3, 1);
+  assert.equal(empty.rows, 0);
+  assert.equal(empty.topK([1, 2, 3], 2).items.length, 0, "zero rows are fine");
+  empty.free();
 });
 
 test("arguments of the wrong type are InvalidArgument, never a trap", () => {
