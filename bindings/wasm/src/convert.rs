@@ -125,12 +125,68 @@ pub(crate) fn byte_array(value: &JsValue, what: &str) -> JsResult<Vec<u8>> {
     }
 }
 
-/// The numbers of a `Float32Array` or an array of numbers, copied into WASM memory.
+/// What a JS value is, for messages: `a string`, `null`, `an array`, ….
+pub(crate) fn kind_of(value: &JsValue) -> &'static str {
+    if value.is_undefined() {
+        "undefined"
+    } else if value.is_null() {
+        "null"
+    } else if value.as_f64().is_some() {
+        "a number"
+    } else if value.as_bool().is_some() {
+        "a boolean"
+    } else if value.is_string() {
+        "a string"
+    } else if value.is_bigint() {
+        "a BigInt"
+    } else if value.is_symbol() {
+        "a symbol"
+    } else if value.is_function() {
+        "a function"
+    } else if Array::is_array(value) {
+        "an array"
+    } else {
+        "an object"
+    }
+}
+
+/// A number argument. The generated glue would pass any value as `+value` (`null` and `""`
+/// become 0, `"7"` becomes 7, `{}` becomes NaN); taking a `JsValue` and checking it turns a
+/// wrong type into an `InvalidArgument`.
+pub(crate) fn number_arg(value: &JsValue, what: &str) -> JsResult<f64> {
+    value
+        .as_f64()
+        .ok_or_else(|| invalid(format!("{what} must be a number, got {}", kind_of(value))))
+}
+
+/// A boolean argument. The generated glue would take any value's truthiness or numeric
+/// value; taking a `JsValue` and checking it turns a wrong type into an `InvalidArgument`.
+pub(crate) fn boolean_arg(value: &JsValue, what: &str) -> JsResult<bool> {
+    value
+        .as_bool()
+        .ok_or_else(|| invalid(format!("{what} must be a boolean, got {}", kind_of(value))))
+}
+
+/// [`count`] of a number argument ([`number_arg`]).
+pub(crate) fn count_arg(value: &JsValue, what: &str) -> JsResult<usize> {
+    count(number_arg(value, what)?, what)
+}
+
+/// The numbers of a `Float32Array` or an array of numbers, copied into WASM memory. Every
+/// element of an array must be a number (a string or `null` is an error, not NaN or 0); it is
+/// read one by one, so large inputs are faster as a `Float32Array`.
 pub(crate) fn floats(value: &JsValue, what: &str) -> JsResult<Vec<f32>> {
     if let Some(a) = value.dyn_ref::<Float32Array>() {
         Ok(a.to_vec())
-    } else if Array::is_array(value) {
-        Ok(Float32Array::new(value).to_vec())
+    } else if let Some(a) = value.dyn_ref::<Array>() {
+        a.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_f64().map(|x| x as f32).ok_or_else(|| {
+                    invalid(format!("{what}[{i}] must be a number, got {}", kind_of(&v)))
+                })
+            })
+            .collect()
     } else {
         Err(invalid(format!(
             "{what} must be a Float32Array or an array of numbers"

@@ -2,8 +2,8 @@
 //! translates the result.
 
 use crate::convert::{
-    Obj, byte_array, count, date, object, objects, opt_date, opt_f64, opt_str, options, string,
-    strings, timestamp, timestamp_or_now,
+    Obj, boolean_arg, byte_array, count, count_arg, date, number_arg, object, objects, opt_date,
+    opt_f64, opt_str, options, string, strings, timestamp, timestamp_or_now,
 };
 use crate::error::{IntoJs, JsResult, invalid, to_js};
 use js_sys::{Array, Float32Array, Float64Array, Uint8Array};
@@ -863,9 +863,10 @@ impl Engine {
     pub fn set_in_stock(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "string")] product: JsValue,
-        #[wasm_bindgen(js_name = "inStock")] in_stock: bool,
+        #[wasm_bindgen(js_name = "inStock", unchecked_param_type = "boolean")] in_stock: JsValue,
     ) -> JsResult<()> {
         let product = string(&product, "product")?;
+        let in_stock = boolean_arg(&in_stock, "inStock")?;
         self.inner.set_in_stock(&product, in_stock).js()
     }
 
@@ -967,10 +968,13 @@ impl Engine {
     pub fn similar(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] product: JsValue,
-        k: Option<f64>,
+        #[wasm_bindgen(unchecked_optional_param_type = "number | null")] k: Opt,
     ) -> JsResult<JsValue> {
         let product = string(&product, "product")?;
-        let k = count(k.unwrap_or(10.0), "k")?;
+        let k = match k {
+            Some(k) if !k.is_undefined() && !k.is_null() => count_arg(&k, "k")?,
+            _ => 10,
+        };
         let s = self.inner.similar(&product, k).js()?;
         let sims: Vec<f32> = s.iter().map(|p| p.similarity).collect();
         Ok(Obj::new()
@@ -1336,9 +1340,10 @@ impl Engine {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "string")] customer: JsValue,
         #[wasm_bindgen(unchecked_param_type = "SurveyKind")] kind: JsValue,
-        value: f64,
+        #[wasm_bindgen(unchecked_param_type = "number")] value: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "Time")] at: Opt,
     ) -> JsResult<()> {
+        let value = number_arg(&value, "value")?;
         if !(value.is_finite() && value.fract() == 0.0 && (0.0..=255.0).contains(&value)) {
             return Err(invalid(format!(
                 "survey value must be a whole number from 0 to 255, got {}",

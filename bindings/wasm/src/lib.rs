@@ -11,7 +11,8 @@
 //! * Every error is a thrown JS `Error` named `RapportError`, whose `message` is the
 //!   [`rapport::Error`] message and whose `code` is the variant's name (`UnknownProduct`,
 //!   `NotAModel`, …). Bad JavaScript input (a wrong type, a fractional `k`, an unknown
-//!   channel) is `InvalidArgument`.
+//!   channel) is `InvalidArgument`; nothing is coerced (`"7"` or `null` for a number, `"true"`
+//!   or `1` for a boolean, a string inside an array of numbers).
 //! * Nothing here should panic: inputs are checked before they reach the core. Should a bug
 //!   panic anyway, the hook installed at start-up prints the panic message and location with
 //!   `console.error`, and the call throws a `RuntimeError` (`unreachable`); the module is not

@@ -3,7 +3,7 @@
 //! re-scoring ([`rapport::quantized::QuantizedItems`]) that recommendations use on large
 //! catalogs — for custom models and for timing the hot path in a browser.
 
-use crate::convert::{Obj, count, floats};
+use crate::convert::{Obj, count_arg, floats};
 use crate::error::{JsResult, invalid};
 use js_sys::{Float32Array, Uint32Array};
 use ndarray::Array2;
@@ -75,10 +75,10 @@ impl FactorTable {
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "Float32Array | number[]")] data: JsValue,
-        factors: f64,
+        #[wasm_bindgen(unchecked_param_type = "number")] factors: JsValue,
     ) -> JsResult<FactorTable> {
         let data = floats(&data, "data")?;
-        let f = count(factors, "factors")?;
+        let f = count_arg(&factors, "factors")?;
         if f == 0 || data.len() % f != 0 {
             return Err(invalid(format!(
                 "factors must be ≥ 1 and divide data.length ({}), got {f}",
@@ -94,8 +94,12 @@ impl FactorTable {
     /// seeded with `seed`: the same numbers on every platform, so a native run
     /// (`examples/native_top10.rs`) scores exactly the same table. `factors` must be ≥ 1, as
     /// for the constructor.
-    pub fn random(rows: f64, factors: f64, seed: f64) -> JsResult<FactorTable> {
-        let (n, f) = (count(rows, "rows")?, count(factors, "factors")?);
+    pub fn random(
+        #[wasm_bindgen(unchecked_param_type = "number")] rows: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] factors: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
+    ) -> JsResult<FactorTable> {
+        let (n, f) = (count_arg(&rows, "rows")?, count_arg(&factors, "factors")?);
         if f == 0 {
             return Err(invalid("factors must be ≥ 1, got 0"));
         }
@@ -104,7 +108,7 @@ impl FactorTable {
                 "a {n} × {f} table is too large (at most {MAX_RANDOM} numbers)"
             )));
         }
-        let mut rng = StdRng::seed_from_u64(count(seed, "seed")? as u64);
+        let mut rng = StdRng::seed_from_u64(count_arg(&seed, "seed")? as u64);
         let items = Array2::from_shape_fn((n, f), |_| rng.random_range(-1.0f32..1.0));
         Ok(FactorTable::from_items(items))
     }
@@ -122,8 +126,11 @@ impl FactorTable {
     }
 
     /// A copy of row `index`.
-    pub fn row(&self, index: f64) -> JsResult<Float32Array> {
-        let i = count(index, "index")?;
+    pub fn row(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] index: JsValue,
+    ) -> JsResult<Float32Array> {
+        let i = count_arg(&index, "index")?;
         if i >= self.items.nrows() {
             return Err(invalid(format!(
                 "row {i} is out of range: the table has {} rows",
@@ -144,10 +151,10 @@ impl FactorTable {
     pub fn top_k(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Float32Array | number[]")] query: JsValue,
-        k: f64,
+        #[wasm_bindgen(unchecked_param_type = "number")] k: JsValue,
     ) -> JsResult<JsValue> {
         let query = &self.query(&query)?;
-        let k = count(k, "k")?;
+        let k = count_arg(&k, "k")?;
         Ok(top_k_result(&rapport::topk::top_k(
             self.items.view(),
             query,
@@ -163,10 +170,10 @@ impl FactorTable {
     pub fn top_k_quantized(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Float32Array | number[]")] query: JsValue,
-        k: f64,
+        #[wasm_bindgen(unchecked_param_type = "number")] k: JsValue,
     ) -> JsResult<JsValue> {
         let query = &self.query(&query)?;
-        let k = count(k, "k")?;
+        let k = count_arg(&k, "k")?;
         let view = self.items.view();
         let best = match self.quantized.get_or_init(|| QuantizedItems::new(view)) {
             Some(table) => table.top_k(view, query, k, None),

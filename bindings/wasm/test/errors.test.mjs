@@ -210,6 +210,83 @@ test("arguments of the wrong type are InvalidArgument, never a trap", () => {
   assert.equal(sample.recommend(CUSTOMER).products.length, 10);
 });
 
+test("numbers, booleans and number arrays are checked, never coerced", () => {
+  const wrong = [
+    [null, "null"],
+    [undefined, "undefined"],
+    ["", "a string"],
+    ["7", "a string"],
+    [[], "an array"],
+    [{}, "an object"],
+    [true, "a boolean"],
+  ];
+  const e = Engine.fromBytes(modelBytes());
+  const kind = () => e.greet(CUSTOMER, "web", sampleNow).why.kind;
+  const before = kind();
+  assert.notEqual(before, "service-recovery");
+  for (const [value, what] of wrong) {
+    for (const scale of ["nps", "csat", "ces"]) {
+      throwsRapport(
+        () => e.recordFeedback(CUSTOMER, scale, value, sampleNow),
+        "InvalidArgument",
+        `invalid argument: value must be a number, got ${what}`,
+      );
+    }
+  }
+  const report = e.feedbackReport();
+  assert.deepEqual([report.promoters + report.passives + report.detractors, report.csatResponses, report.cesResponses], [0, 0, 0]);
+  assert.equal(kind(), before, "no answer was recorded (NPS 0 would switch to service recovery)");
+
+  const id = "85123A";
+  assert.equal(e.product(id).inStock, true);
+  for (const [value, what] of [["true", "a string"], ["yes", "a string"], [0.5, "a number"], [1, "a number"], [undefined, "undefined"], [null, "null"], [{}, "an object"]]) {
+    throwsRapport(() => e.setInStock(id, value), "InvalidArgument", `invalid argument: inStock must be a boolean, got ${what}`);
+  }
+  assert.equal(e.product(id).inStock, true, "nothing changed");
+  e.setInStock(id, false);
+  assert.equal(e.product(id).inStock, false);
+  e.setInStock(id, true);
+  assert.equal(e.product(id).inStock, true);
+
+  for (const [k, what] of wrong.filter(([k]) => k != null)) {
+    throwsRapport(() => e.similar(id, k), "InvalidArgument", `invalid argument: k must be a number, got ${what}`);
+  }
+  // an omitted k (undefined or null) is the default, 10
+  assert.equal(e.similar(id, undefined).products.length, 10);
+  assert.equal(e.similar(id, null).products.length, 10);
+  assert.equal(e.similar(id, 3).products.length, 3);
+  e.free();
+
+  throwsRapport(() => new FactorTable(["x"], 1), "InvalidArgument", "invalid argument: data[0] must be a number, got a string");
+  throwsRapport(() => new FactorTable([1, true], 1), "InvalidArgument", "invalid argument: data[1] must be a number, got a boolean");
+  throwsRapport(() => new FactorTable([1, null, 3], 1), "InvalidArgument", "invalid argument: data[1] must be a number, got null");
+  throwsRapport(() => new FactorTable([1, , 3], 1), "InvalidArgument", "invalid argument: data[1] must be a number, got undefined");
+  for (const [value, what] of wrong) {
+    throwsRapport(() => new FactorTable([1, 2], value), "InvalidArgument", `invalid argument: factors must be a number, got ${what}`);
+    throwsRapport(() => FactorTable.random(value, 2, 1), "InvalidArgument", `invalid argument: rows must be a number, got ${what}`);
+    throwsRapport(() => FactorTable.random(2, value, 1), "InvalidArgument", `invalid argument: factors must be a number, got ${what}`);
+    throwsRapport(() => FactorTable.random(2, 2, value), "InvalidArgument", `invalid argument: seed must be a number, got ${what}`);
+  }
+  const t = new FactorTable([1, 0, 0, 1], 2);
+  for (const method of ["topK", "topKQuantized"]) {
+    throwsRapport(() => t[method](["a", 1], 2), "InvalidArgument", "invalid argument: query[0] must be a number, got a string");
+    throwsRapport(() => t[method]([1, [2]], 2), "InvalidArgument", "invalid argument: query[1] must be a number, got an array");
+    for (const [k, what] of wrong) {
+      throwsRapport(() => t[method]([1, 1], k), "InvalidArgument", `invalid argument: k must be a number, got ${what}`);
+    }
+    assert.deepEqual(Array.from(t[method]([1, 2], 2).items), [1, 0], "numbers are fine");
+  }
+  for (const [index, what] of wrong) {
+    throwsRapport(() => t.row(index), "InvalidArgument", `invalid argument: index must be a number, got ${what}`);
+  }
+  assert.deepEqual(Array.from(t.row(1)), [0, 1]);
+  // NaN is a number: kept as it is (the int8 scan falls back to the exact one)
+  const nan = new FactorTable([NaN, 1], 1);
+  assert.ok(Number.isNaN(nan.row(0)[0]));
+  nan.free();
+  t.free();
+});
+
 test("every code is a documented one, and the module still works after all the errors", () => {
   const codes = new Set();
   const attempts = [
