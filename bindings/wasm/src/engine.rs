@@ -5,7 +5,7 @@ use crate::convert::{
     Obj, boolean_arg, byte_array, count, count_arg, date, number_arg, object, objects, opt_date,
     opt_f64, opt_str, options, string, strings, timestamp, timestamp_or_now,
 };
-use crate::error::{IntoJs, JsResult, invalid, to_js};
+use crate::error::{IntoJs, JsResult, coded, invalid, to_js};
 use js_sys::{Array, Float32Array, Float64Array, Uint8Array};
 use rapport::als::AlsConfig;
 use rapport::greeting::{Engagement, RunnerUp, VectorSource, Why};
@@ -1334,7 +1334,8 @@ impl Engine {
     }
 
     /// Records a survey answer (NPS 0–10, CSAT 1–5, CES 1–7) at `at` (default: now). A poor
-    /// answer switches the customer's greetings to service recovery.
+    /// answer switches the customer's greetings to service recovery. A whole number outside the
+    /// scale is `ScoreOutOfRange`; anything but a finite whole number is `InvalidArgument`.
     #[wasm_bindgen(js_name = recordFeedback)]
     pub fn record_feedback(
         &mut self,
@@ -1344,18 +1345,17 @@ impl Engine {
         #[wasm_bindgen(unchecked_optional_param_type = "Time")] at: Opt,
     ) -> JsResult<()> {
         let value = number_arg(&value, "value")?;
-        if !(value.is_finite() && value.fract() == 0.0 && (0.0..=255.0).contains(&value)) {
+        if !(value.is_finite() && value.fract() == 0.0) {
             return Err(invalid(format!(
-                "survey value must be a whole number from 0 to 255, got {}",
+                "value must be a whole number, got {}",
                 crate::convert::number(value)
             )));
         }
-        let v = value as u8;
         let customer = string(&customer, "customer")?;
-        let score = match string(&kind, "kind")?.to_ascii_lowercase().as_str() {
-            "nps" => Score::Nps(v),
-            "csat" => Score::Csat(v),
-            "ces" => Score::Ces(v),
+        let scale: fn(u8) -> Score = match string(&kind, "kind")?.to_ascii_lowercase().as_str() {
+            "nps" => Score::Nps,
+            "csat" => Score::Csat,
+            "ces" => Score::Ces,
             other => {
                 return Err(invalid(format!(
                     "unknown survey kind {other:?} (use \"nps\", \"csat\" or \"ces\")"
@@ -1363,6 +1363,21 @@ impl Engine {
             }
         };
         let at = timestamp_or_now(at, "at")?;
+        // The core's answers are `u8`s, range-checked by the core; a whole number that does not
+        // fit one gets the error the core gives for any other answer off the scale.
+        if !(0.0..=255.0).contains(&value) {
+            let s = scale(0);
+            let (min, max) = s.range();
+            return Err(coded(
+                "ScoreOutOfRange",
+                &format!(
+                    "{} score {} is out of range {min}–{max}",
+                    s.kind(),
+                    crate::convert::number(value)
+                ),
+            ));
+        }
+        let score = scale(value as u8);
         self.inner.record_feedback(&customer, score, at).js()
     }
 }

@@ -34,10 +34,16 @@ pub(crate) fn code(e: &Error) -> &'static str {
 
 /// A JS `Error` named `RapportError` with `message` and `code`.
 pub(crate) fn to_js(e: &Error) -> JsValue {
-    let err = js_sys::Error::new(&e.to_string());
+    coded(code(e), &e.to_string())
+}
+
+/// A `RapportError` with this `code` and `message`, for an error the core would give but
+/// cannot be asked for (see `Engine.recordFeedback`).
+pub(crate) fn coded(code: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
     err.set_name("RapportError");
     // Setting a property on a fresh, unfrozen object cannot fail.
-    let _ = js_sys::Reflect::set(&err, &"code".into(), &code(e).into());
+    let _ = js_sys::Reflect::set(&err, &"code".into(), &code.into());
     err.into()
 }
 

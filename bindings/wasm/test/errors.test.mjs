@@ -101,7 +101,24 @@ test("greetings: bad channel, empty id, no variants, bad variants, engagement, f
   throwsRapport(() => e.recordEngagement(CUSTOMER, "hello-web", "like"), "InvalidArgument", /unknown engagement event "like"/);
   throwsRapport(() => e.recordFeedback(CUSTOMER, "nps", 11, sampleNow), "ScoreOutOfRange", "NPS score 11 is out of range 0–10");
   throwsRapport(() => e.recordFeedback(CUSTOMER, "csat", 0, sampleNow), "ScoreOutOfRange", "CSAT score 0 is out of range 1–5");
-  throwsRapport(() => e.recordFeedback(CUSTOMER, "nps", 2.5, sampleNow), "InvalidArgument");
+  throwsRapport(() => e.recordFeedback(CUSTOMER, "nps", 2.5, sampleNow), "InvalidArgument", "invalid argument: value must be a whole number, got 2.5");
+  for (const value of [NaN, Infinity, -Infinity, -0.5]) {
+    throwsRapport(() => e.recordFeedback(CUSTOMER, "ces", value, sampleNow), "InvalidArgument", `invalid argument: value must be a whole number, got ${value}`);
+  }
+  // any whole number off the scale is ScoreOutOfRange, with the core's wording, whether or not
+  // it fits the core's 0–255 answers
+  for (const [scale, value, message] of [
+    ["nps", -1, "NPS score -1 is out of range 0–10"],
+    ["nps", 255, "NPS score 255 is out of range 0–10"],
+    ["nps", 256, "NPS score 256 is out of range 0–10"],
+    ["csat", -7, "CSAT score -7 is out of range 1–5"],
+    ["csat", 6, "CSAT score 6 is out of range 1–5"],
+    ["ces", 1000, "CES score 1000 is out of range 1–7"],
+    ["ces", 2 ** 40, `CES score ${2 ** 40} is out of range 1–7`],
+  ]) {
+    throwsRapport(() => e.recordFeedback(CUSTOMER, scale, value, sampleNow), "ScoreOutOfRange", message);
+  }
+  throwsRapport(() => e.recordFeedback(CUSTOMER, "nps", 300, "someday"), "InvalidArgument", /at: "someday" is not a date/);
   throwsRapport(() => e.recordFeedback(CUSTOMER, "stars", 4, sampleNow), "InvalidArgument", /unknown survey kind "stars"/);
   // nothing above was registered or recorded
   assert.equal(e.greet(CUSTOMER, "web", sampleNow).why.kind, sample.greet(CUSTOMER, "web", sampleNow).why.kind);
