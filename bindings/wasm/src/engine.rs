@@ -2,8 +2,8 @@
 //! translates the result.
 
 use crate::convert::{
-    Obj, boolean_arg, byte_array, count, count_arg, date, number_arg, object, objects, opt_date,
-    opt_f64, opt_str, options, string, strings, timestamp, timestamp_or_now,
+    Obj, boolean_arg, byte_array, count, count_arg, date, kind_of, number_arg, object, objects,
+    opt_date, opt_f64, opt_str, options, string, strings, timestamp, timestamp_or_now,
 };
 use crate::error::{IntoJs, JsResult, coded, invalid, to_js};
 use js_sys::{Array, Float32Array, Float64Array, Uint8Array};
@@ -268,11 +268,13 @@ export type EngagementEvent = "impression" | "click" | "conversion";
 /** A survey scale: NPS 0–10, CSAT 1–5, CES 1–7. */
 export type SurveyKind = "nps" | "csat" | "ces";
 
-/** Greeting settings; `setGreetingSettings` takes any subset (the rest stay as they are). */
+/** Greeting settings; `setGreetingSettings` takes any subset (the rest stay as they are; a field
+ * set to `undefined` counts as omitted). */
 export interface GreetingSettings {
   /** Locale for customers without one, and the fallback language (default "en"). */
   defaultLocale?: string;
-  /** Value of the `{shop_name}` slot; null leaves it to the template's fallback. */
+  /** Value of the `{shop_name}` slot, or null for none (the template's fallback applies). In
+   * `setGreetingSettings`, null clears it and undefined leaves it unchanged. */
   shopName?: string | null;
   /** Runners-up returned with each greeting (default 3). */
   runnersUp?: number;
@@ -527,9 +529,10 @@ impl CsvIn {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SettingsIn {
     default_locale: Option<String>,
-    /// Absent: unchanged; `null`: no shop name.
-    #[serde(default, deserialize_with = "present")]
-    shop_name: Option<Option<String>>,
+    /// Absent or `undefined`: unchanged; `null`: no shop name; else a string. Kept as the JS
+    /// value: serde sees `undefined` and `null` alike.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    shop_name: JsValue,
     runners_up: Option<f64>,
     post_purchase_days: Option<f64>,
     replenish_min_purchases: Option<f64>,
@@ -558,13 +561,6 @@ fn blend_js(b: &Blend) -> JsValue {
         .set("neighbours", b.neighbours as f64)
         .set("pool", b.pool as f64)
         .build()
-}
-
-/// A field that is present, possibly `null`.
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> std::result::Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Default, Deserialize)]
@@ -1118,8 +1114,15 @@ impl Engine {
         if let Some(l) = s.default_locale {
             c.default_locale = l;
         }
-        if let Some(name) = s.shop_name {
-            c.shop_name = name;
+        if s.shop_name.is_null() {
+            c.shop_name = None;
+        } else if !s.shop_name.is_undefined() {
+            c.shop_name = Some(s.shop_name.as_string().ok_or_else(|| {
+                invalid(format!(
+                    "settings.shopName must be a string or null, got {}",
+                    kind_of(&s.shop_name)
+                ))
+            })?);
         }
         if let Some(n) = whole(s.runners_up, "settings.runnersUp")? {
             c.runners_up = n;

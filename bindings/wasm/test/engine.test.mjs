@@ -257,6 +257,12 @@ test("greeting settings: shop name, length limits, runners-up", () => {
   assert.ok(web.runnersUp.length <= 1);
   const sms = e.greet(CUSTOMER, "sms", sampleNow);
   assert.ok([...sms.text].length <= 40, sms.text);
+  // an explicit undefined is an omitted field: the shop name stays, like every other setting
+  e.setGreetingSettings({ shopName: undefined, runnersUp: undefined, smsMaxChars: 60 });
+  assert.equal(e.greetingSettings().shopName, "Tea & Co");
+  assert.equal(e.greetingSettings().runnersUp, 1);
+  assert.equal(e.greetingSettings().smsMaxChars, 60);
+  assert.equal(e.greet(CUSTOMER, "web", sampleNow).text, web.text);
   // null clears the shop name again
   e.setGreetingSettings({ shopName: null });
   assert.equal(e.greetingSettings().shopName, null);

@@ -362,6 +362,12 @@ test("setGreetingSettings: bad values change nothing", () => {
   throwsRapport(() => e.setGreetingSettings({ runnersUp: 1.5 }), "InvalidArgument", /settings\.runnersUp/);
   throwsRapport(() => e.setGreetingSettings({ shopname: "Mugs" }), "InvalidArgument");
   throwsRapport(() => e.setGreetingSettings({ defaultLocale: 7 }), "InvalidArgument");
+  throwsRapport(
+    () => e.setGreetingSettings({ shopName: 7 }),
+    "InvalidArgument",
+    "invalid argument: settings.shopName must be a string or null, got a number",
+  );
+  throwsRapport(() => e.setGreetingSettings({ shopName: ["Mugs"] }), "InvalidArgument", /settings\.shopName must be a string or null, got an array/);
   throwsRapport(() => e.setGreetingSettings(null), "InvalidArgument");
   assert.deepEqual(e.greetingSettings(), before);
   e.free();
