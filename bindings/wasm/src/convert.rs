@@ -45,12 +45,22 @@ pub(crate) fn timestamp_or_now(value: Option<JsValue>, what: &str) -> JsResult<T
     }
 }
 
-/// A `Date` for a core time.
-pub(crate) fn date(t: Timestamp) -> JsValue {
-    Date::new(&JsValue::from_f64(t.0 as f64 * 1000.0)).into()
+/// Epoch milliseconds of a core time, or `None` outside the range a `Date` holds. Times that
+/// come in from JavaScript are inside it, but the core's are any `i64` seconds: a time in a
+/// model saved natively, or one the core derives (the last purchase plus a gap), can lie
+/// outside.
+fn date_ms(t: Timestamp) -> Option<f64> {
+    let ms = t.0 as f64 * 1000.0;
+    (ms.abs() <= MAX_DATE_MS).then_some(ms)
 }
 
-/// A `Date`, or `null`.
+/// A `Date` for a core time, or `null` when the time lies outside the range a `Date` holds
+/// (±8.64e15 ms around 1970, where `new Date` would give an Invalid Date).
+pub(crate) fn date(t: Timestamp) -> JsValue {
+    date_ms(t).map_or(JsValue::NULL, |ms| Date::new(&JsValue::from_f64(ms)).into())
+}
+
+/// A `Date`, or `null` for no time or one outside the range a `Date` holds ([`date`]).
 pub(crate) fn opt_date(t: Option<Timestamp>) -> JsValue {
     t.map_or(JsValue::NULL, date)
 }
@@ -292,4 +302,21 @@ fn struct_fields<T: DeserializeOwned>() -> &'static [&'static str] {
     let mut fields: &'static [&'static str] = &[];
     let _ = T::deserialize(Capture(&mut fields));
     fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_range_is_the_js_date_range() {
+        // ±8.64e15 ms is ±8.64e12 s
+        assert_eq!(date_ms(Timestamp(0)), Some(0.0));
+        assert_eq!(date_ms(Timestamp(8_640_000_000_000)), Some(MAX_DATE_MS));
+        assert_eq!(date_ms(Timestamp(-8_640_000_000_000)), Some(-MAX_DATE_MS));
+        assert_eq!(date_ms(Timestamp(8_640_000_000_001)), None);
+        assert_eq!(date_ms(Timestamp(-8_640_000_000_001)), None);
+        assert_eq!(date_ms(Timestamp(i64::MAX)), None);
+        assert_eq!(date_ms(Timestamp(i64::MIN)), None);
+    }
 }

@@ -201,17 +201,24 @@ export interface SimilarProducts {
   similarities: Float32Array;
 }
 
-/** One customer as of a date. */
+/** One customer as of a date. A time outside the range a `Date` holds (±8.64e15 ms around
+ * 1970) comes back as null. */
 export interface Profile {
   id: string;
   orders: number;
   units: number;
   totalSpend: number;
   averageOrderValue: number;
+  /** Time of the first purchase line; null without purchases. */
   firstPurchase: Date | null;
+  /** Time of the last purchase line; null without purchases. */
   lastPurchase: Date | null;
+  /** Days (fractional) from the last purchase to the profile's date; null without purchases. */
   daysSinceLastPurchase: number | null;
+  /** Median gap in whole days between distinct purchase days; null with fewer than two. */
   medianDaysBetweenOrders: number | null;
+  /** The last purchase plus the median gap (may lie before the profile's date: overdue); null
+   * without a median gap, or when it falls outside the range a `Date` holds (±8.64e15 ms). */
   expectedNextPurchase: Date | null;
   rfm: { recency: number; frequency: number; monetary: number };
   segment: Segment;
@@ -707,7 +714,8 @@ impl Engine {
         self.inner.history().lines().len()
     }
 
-    /// Time of the latest recorded purchase, or `null` without purchases.
+    /// Time of the latest recorded purchase, or `null` without purchases (or when it lies outside
+    /// the range a `Date` holds, ±8.64e15 ms, as in a model saved natively).
     #[wasm_bindgen(getter = lastPurchaseAt, unchecked_return_type = "Date | null")]
     pub fn last_purchase_at(&self) -> JsValue {
         opt_date(self.inner.history().last_timestamp())
@@ -1315,6 +1323,8 @@ impl Engine {
             .map(|p| {
                 Obj::new()
                     .set("period", p.period.as_str())
+                    // never null: the core puts times beyond its calendar (about ±262 000
+                    // years) in the calendar's first or last period, well inside a `Date`'s range
                     .set("start", date(p.start))
                     .set("active", p.active as f64)
                     .set("retained", p.retained as f64)

@@ -7,7 +7,9 @@
 //! * Times go in as a `Date`, a number of milliseconds since the Unix epoch (what
 //!   `Date.now()` gives), or a string `Timestamp::parse` reads (`2011-12-09 12:50`,
 //!   `2011-12-09T12:50:00Z`, …); they come back as `Date`. The core counts whole seconds:
-//!   milliseconds are rounded down to the second.
+//!   milliseconds are rounded down to the second. A time outside the range a `Date` holds
+//!   (±8.64e15 ms) is `InvalidArgument` going in and `null` coming back (a time the core
+//!   derives, or one in a model saved natively, can lie outside it).
 //! * Every error is a thrown JS `Error` named `RapportError`, whose `message` is the
 //!   [`rapport::Error`] message and whose `code` is the variant's name (`UnknownProduct`,
 //!   `NotAModel`, …). Bad JavaScript input (a wrong type, a fractional `k`, an unknown

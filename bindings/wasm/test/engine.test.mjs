@@ -153,6 +153,36 @@ test("times: Date, epoch milliseconds and date strings are the same instant", ()
   assert.deepEqual(d, a);
 });
 
+test("times at the ends of the Date range: null where a Date cannot hold the time", () => {
+  const MAX = 8.64e15; // the largest |epoch milliseconds| a Date holds
+  const DAY = 86_400_000;
+  const e = new Engine();
+  const buy = (customer, timestamp) => ({ customer, product: "mug", timestamp, quantity: 1, unitPrice: 2 });
+  e.recordPurchases([buy("a", -MAX), buy("a", MAX), buy("b", MAX - 19 * DAY), buy("b", MAX - 9 * DAY)]);
+  assert.throws(() => e.recordPurchase(buy("c", MAX + 1000)), { code: "InvalidArgument" });
+  assert.equal(e.lastPurchaseAt.getTime(), MAX);
+  const a = e.profile("a", MAX);
+  assert.equal(a.firstPurchase.getTime(), -MAX);
+  assert.equal(a.lastPurchase.getTime(), MAX);
+  assert.equal(a.medianDaysBetweenOrders, 2e8);
+  // the last purchase plus 2e8 days lies beyond the range: null, not an Invalid Date
+  assert.equal(a.expectedNextPurchase, null);
+  // b's next purchase, 10 days after the last, lies a day beyond the range; d's, two days
+  // earlier, a day inside it
+  const b = e.profile("b", MAX);
+  assert.equal(b.medianDaysBetweenOrders, 10);
+  assert.equal(b.expectedNextPurchase, null);
+  e.recordPurchase(buy("d", MAX - 21 * DAY));
+  e.recordPurchase(buy("d", MAX - 11 * DAY));
+  assert.equal(e.profile("d", MAX).expectedNextPurchase.getTime(), MAX - DAY);
+  for (const p of [a, b, e.profile("d", MAX)]) {
+    for (const v of Object.values(p)) {
+      if (v instanceof Date) assert.ok(!Number.isNaN(v.getTime()), "no Invalid Date");
+    }
+  }
+  e.free();
+});
+
 test("greet per channel, with the customer's first name", () => {
   const e = Engine.fromBytes(modelBytes());
   e.upsertCustomer({ id: CUSTOMER, firstName: "Ada", locale: "en-GB", channel: "email" });
