@@ -247,6 +247,7 @@ export interface GreetingWhy {
 /** A ranked alternative to the chosen greeting. */
 export interface RunnerUp {
   variant: string;
+  /** Rendered, escaped and length-limited like `Greeting.text`. */
   text: string;
   score: number;
   products: string[];
@@ -258,11 +259,16 @@ export interface Greeting {
   customer: string;
   channel: Channel;
   variant: string;
-  /** Rendered text (HTML-escaped for web and e-mail, at most 160 characters for SMS). */
+  /** Rendered text: HTML-escaped for web and e-mail; for SMS and app, cut on a word boundary
+   * to the channel's length limit (the `smsMaxChars` and `appMaxChars` greeting settings, 160
+   * and 178 characters by default), ending in "…". */
   text: string;
   score: number;
+  /** Featured product ids, best first. */
   products: string[];
   why: GreetingWhy;
+  /** The next eligible variants, best first: at most `runnersUp` of them (a greeting setting,
+   * 3 by default). */
   runnersUp: RunnerUp[];
   /** True for an unknown customer: a generic greeting. */
   generic: boolean;
@@ -1234,8 +1240,9 @@ impl Engine {
         self.inner.refresh_greetings(at).js()
     }
 
-    /// The greeting for `customer` on `channel` at `at` (default: now), with ranked
-    /// runners-up. Unknown customers get a generic greeting (`generic: true`).
+    /// The greeting for `customer` on `channel` at `at` (default: now), with up to `runnersUp`
+    /// (a greeting setting) ranked runners-up. Unknown customers get a generic greeting
+    /// (`generic: true`).
     #[wasm_bindgen(unchecked_return_type = "Greeting")]
     pub fn greet(
         &self,

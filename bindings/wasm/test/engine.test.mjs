@@ -297,6 +297,29 @@ test("greeting settings: shop name, length limits, runners-up", () => {
   e.setGreetingSettings({ shopName: null });
   assert.equal(e.greetingSettings().shopName, null);
   assert.match(e.greet(CUSTOMER, "web", sampleNow).text, /^Welcome back to our shop, Ada!/);
+
+  // SMS and app text (runners-up too) is cut on a word boundary to the channel's limit as set,
+  // and runnersUp caps the alternatives
+  e.setGreetingSettings({ smsMaxChars: 30, appMaxChars: 25, runnersUp: 2 });
+  assert.equal(e.greet(CUSTOMER, "sms", sampleNow).text, "Welcome back to our shop…");
+  assert.equal(e.greet(CUSTOMER, "app", sampleNow).text, "Welcome back to our…");
+  for (const [channel, limit] of [["sms", 30], ["app", 25]]) {
+    const g = e.greet(CUSTOMER, channel, sampleNow);
+    assert.equal(g.runnersUp.length, 2);
+    for (const r of g.runnersUp) assert.ok([...r.text].length <= limit, r.text);
+  }
+  e.setGreetingSettings({ runnersUp: 0 });
+  assert.deepEqual(e.greet(CUSTOMER, "web", sampleNow).runnersUp, []);
+  // the SMS limit is the setting, not a fixed 160
+  const long = `Hello {first_name|friend}! ${"Our new teas and cups are in, come and see them. ".repeat(5)}`;
+  e.addGreetingVariants([{ id: "long", template: long, boost: 100 }]);
+  e.setGreetingSettings({ smsMaxChars: 400 });
+  const uncut = e.greet(CUSTOMER, "sms", sampleNow);
+  assert.equal(uncut.variant, "long");
+  assert.ok([...uncut.text].length > 160 && !uncut.text.endsWith("…"), uncut.text);
+  e.setGreetingSettings({ smsMaxChars: 160 });
+  const cut = e.greet(CUSTOMER, "sms", sampleNow).text;
+  assert.ok([...cut].length <= 160 && cut.endsWith("…"), cut);
   e.free();
 });
 
