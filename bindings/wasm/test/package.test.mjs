@@ -40,6 +40,13 @@ test("the TypeScript declarations describe the API", () => {
     'export type Channel = "web" | "email" | "sms" | "app" | "in-store";',
     "export interface RapportError extends Error {",
     "topK(query: Float32Array | number[], k: number): TopK;",
+    // parameters taken as JS values and checked in Rust keep their declared types
+    "recordFeedback(customer: string, kind: SurveyKind, value: number, at?: Time): void;",
+    "setInStock(product: string, inStock: boolean): void;",
+    "constructor(data: Float32Array | number[], factors: number);",
+    "static random(rows: number, factors: number, seed: number): FactorTable;",
+    "row(index: number): Float32Array;",
+    "topKQuantized(query: Float32Array | number[], k: number): TopK;",
   ]) {
     assert.ok(dts.includes(line), `d.ts declares: ${line}`);
   }
