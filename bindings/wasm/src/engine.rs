@@ -62,7 +62,7 @@ export interface EngineConfig {
   cgSteps?: number;
   /** Seed of the random initial factors (default 42). */
   seed?: number;
-  /** Days over which the popularity fallback counts buyers (default 30). */
+  /** Days (≥ 0) over which the popularity fallback counts buyers (default 30); `train` throws `InvalidConfig` for NaN or negative days. */
   popularityWindowDays?: number;
 }
 
