@@ -104,7 +104,8 @@
 //!
 //! * A customer id not in the history gets a greeting flagged [`Greeting::generic`]: only
 //!   [`GreetingKind::Standard`] variants with an open audience, rendered with fallbacks, chosen
-//!   per channel.
+//!   per channel; or, after a poor feedback answer, [`GreetingKind::ServiceRecovery`] variants
+//!   with an open audience.
 //! * No registered variant: [`Error::Empty`]. Variants registered but none eligible: a built-in
 //!   greeting for the channel ([`Why::built_in`]).
 //! * Without a trained model every affinity is 0 and `{product}` has no value.
@@ -1915,7 +1916,11 @@ impl Engine {
                 return false;
             }
             if generic {
-                return v.kind == GreetingKind::Standard && v.audience.is_open();
+                // no history: no proactive trigger holds, but an apology does
+                return matches!(
+                    v.kind,
+                    GreetingKind::Standard | GreetingKind::ServiceRecovery
+                ) && v.audience.is_open();
             }
             let trigger = match v.kind {
                 GreetingKind::Standard | GreetingKind::ServiceRecovery => true,

@@ -532,6 +532,13 @@ fn service_recovery_until_newer_feedback_or_purchase() {
     assert!(g.text.contains("sorry") && g.text.starts_with("Name2"));
     let r = e.feedback_report(Period::Month, None).unwrap();
     assert_eq!((r.detractors, r.csat_responses, r.ces_responses), (1, 1, 1));
+    // a visitor never seen, with a poor answer: the shop's own open recovery variants
+    e.record_feedback("visitor-9", Score::Nps(2), t(131))
+        .unwrap();
+    let g = e.greet("visitor-9", Channel::Web, t(132)).unwrap();
+    assert!(g.generic && !g.why.built_in, "{g:?}");
+    assert_eq!(g.why.kind, GreetingKind::ServiceRecovery);
+    assert!(g.text.to_lowercase().contains("sorry"), "{}", g.text);
 }
 
 #[test]

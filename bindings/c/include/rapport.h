@@ -1138,9 +1138,10 @@ enum rapport_status rapport_engine_record_engagement(struct rapport_engine *engi
  * Records a survey answer given by `customer` at `at` (Unix seconds). A poor answer puts the
  * customer in service recovery: from `at` on, `rapport_engine_greet` gives them only
  * service-recovery greetings (an apology and help, never an offer) until a newer answer that is
- * not poor or a purchase after the answer. Customers need not be in the purchase history, but
- * one the engine has never seen (no purchase, no `rapport_engine_upsert_customer`) gets the
- * built-in apology then (variant id `builtin-recovery`), never a registered variant. A write.
+ * not poor or a purchase after the answer. Customers need not be in the purchase history: one
+ * the engine has never seen (no purchase, no `rapport_engine_upsert_customer`) gets a
+ * recovery variant open to every audience, or the built-in apology (variant id
+ * `builtin-recovery`) when none is eligible. A write.
  *
  * * `kind`: a `rapport_feedback_kind` value. `value`: the answer on that scale.
  *
