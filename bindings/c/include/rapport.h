@@ -16,10 +16,12 @@
  *   int64_t Unix seconds. Enum arguments are passed as int and checked: a value outside the
  *   enum gives RAPPORT_STATUS_INVALID_ARGUMENT.
  * - Threading: a rapport_engine may be shared between threads. Reads (recommend,
- *   recommend_batch, similar, profile, greet, feedback_report, is_trained, save, to_bytes) run
- *   concurrently; writes (record_purchase, observe, upsert_product, upsert_customer,
- *   set_in_stock, read_csv_path, train, load_default_greetings, add_greeting_variants_json,
- *   refresh_greetings, record_engagement, record_feedback) take an internal exclusive lock.
+ *   recommend_batch, similar, blend, profile, greet, greeting_settings, feedback_report,
+ *   is_trained, save, to_bytes) run concurrently; writes (record_purchase, observe,
+ *   refresh_customer, upsert_product, upsert_customer, set_in_stock, read_csv_path, train,
+ *   set_blend, load_default_greetings, add_greeting_variants_json, refresh_greetings,
+ *   set_greeting_settings, set_greeting_shop_name, set_greeting_locale, record_engagement,
+ *   record_feedback) take an internal exclusive lock.
  *   rapport_engine_free must not overlap any other call on the same engine. Result objects are
  *   immutable and may be read from any thread.
  * - No Rust panic crosses into C: it becomes RAPPORT_STATUS_PANIC.
@@ -815,6 +817,21 @@ enum rapport_status rapport_engine_observe(struct rapport_engine *engine,
                                            bool *added);
 
 /**
+ * Folds a customer's vector in again from their whole current history, after purchases
+ * recorded with `rapport_engine_record_purchase` (bulk loads) rather than
+ * `rapport_engine_observe`, so their recommendations reflect them without retraining. Only
+ * products the model was trained on enter the fold-in. A write.
+ *
+ * Errors: `RAPPORT_STATUS_NOT_TRAINED` before training; `RAPPORT_STATUS_UNKNOWN_CUSTOMER` for
+ * an id the engine has never seen.
+ *
+ * # Safety
+ * `engine` is NULL or live; `customer` is NULL or NUL-terminated.
+ */
+enum rapport_status rapport_engine_refresh_customer(struct rapport_engine *engine,
+                                                    const char *customer);
+
+/**
  * Adds or replaces a catalog entry. A write.
  *
  * * `id`: required product id.
@@ -896,9 +913,12 @@ enum rapport_status rapport_recommend_options_default(struct rapport_recommend_o
 /**
  * Top products for a customer with scores and reasons. A read.
  *
- * Unknown customers and customers without purchases get the popularity fallback
- * (`rapport_recommendations_fallback` is true); the only customer-related error is
- * `RAPPORT_STATUS_NOT_TRAINED` before training.
+ * Customers the model cannot speak for get the popularity fallback
+ * (`rapport_recommendations_fallback` is true): unknown ids, customers without purchases, and
+ * customers whose purchases have not reached the model (first recorded after training with
+ * `rapport_engine_record_purchase` and not refreshed, or buying only products new since
+ * training).
+ * The only customer-related error is `RAPPORT_STATUS_NOT_TRAINED` before training.
  *
  * * `customer`: borrowed id. `options`: borrowed, NULL for defaults.
  * * `out`: receives a new result owned by the caller (free it with

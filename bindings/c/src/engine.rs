@@ -364,6 +364,30 @@ pub unsafe extern "C" fn rapport_engine_observe(
     })
 }
 
+/// Folds a customer's vector in again from their whole current history, after purchases
+/// recorded with `rapport_engine_record_purchase` (bulk loads) rather than
+/// `rapport_engine_observe`, so their recommendations reflect them without retraining. Only
+/// products the model was trained on enter the fold-in. A write.
+///
+/// Errors: `RAPPORT_STATUS_NOT_TRAINED` before training; `RAPPORT_STATUS_UNKNOWN_CUSTOMER` for
+/// an id the engine has never seen.
+///
+/// # Safety
+/// `engine` is NULL or live; `customer` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rapport_engine_refresh_customer(
+    engine: *mut rapport_engine,
+    customer: *const c_char,
+) -> rapport_status {
+    boundary(|| {
+        // SAFETY: NULL or NUL-terminated by the caller's contract.
+        let customer = unsafe { str_arg(customer, "customer")? };
+        // SAFETY: NULL or a live handle by the caller's contract.
+        unsafe { write(engine)? }.refresh_customer(customer)?;
+        Ok(())
+    })
+}
+
 /// Adds or replaces a catalog entry. A write.
 ///
 /// * `id`: required product id.
@@ -674,9 +698,12 @@ fn clamp_k(mut opts: RecommendOptions, engine: &Engine) -> RecommendOptions {
 
 /// Top products for a customer with scores and reasons. A read.
 ///
-/// Unknown customers and customers without purchases get the popularity fallback
-/// (`rapport_recommendations_fallback` is true); the only customer-related error is
-/// `RAPPORT_STATUS_NOT_TRAINED` before training.
+/// Customers the model cannot speak for get the popularity fallback
+/// (`rapport_recommendations_fallback` is true): unknown ids, customers without purchases, and
+/// customers whose purchases have not reached the model (first recorded after training with
+/// `rapport_engine_record_purchase` and not refreshed, or buying only products new since
+/// training).
+/// The only customer-related error is `RAPPORT_STATUS_NOT_TRAINED` before training.
 ///
 /// * `customer`: borrowed id. `options`: borrowed, NULL for defaults.
 /// * `out`: receives a new result owned by the caller (free it with

@@ -497,6 +497,22 @@ static void test_unknown_customer_and_observe(rapport_engine *e) {
     OK(rapport_engine_recommend(e, "newcomer", &o, &r));
     CHECK(!rapport_recommendations_fallback(r));
     rapport_recommendations_free(r);
+    /* purchases recorded in bulk reach the model through a refresh */
+    OK(rapport_engine_record_purchase(e, "bulk", "espresso", 102 * DAY, 1, 9, NULL, NULL));
+    OK(rapport_engine_recommend(e, "bulk", &o, &r));
+    CHECK(rapport_recommendations_fallback(r)); /* not folded in yet */
+    rapport_recommendations_free(r);
+    OK(rapport_engine_refresh_customer(e, "bulk"));
+    OK(rapport_engine_recommend(e, "bulk", &o, &r));
+    CHECK(!rapport_recommendations_fallback(r) && rapport_recommendations_len(r) == 2);
+    for (size_t i = 0; i < 2; i++) {
+        const char *id = rapport_recommendations_product_id(r, i);
+        CHECK(streq(id, "grinder") || streq(id, "coffee-mugs") || streq(id, "mocha-pot"));
+    }
+    rapport_recommendations_free(r);
+    CHECK_STATUS(rapport_engine_refresh_customer(e, "nobody-at-all"),
+                 RAPPORT_STATUS_UNKNOWN_CUSTOMER);
+    CHECK_STATUS(rapport_engine_refresh_customer(e, NULL), RAPPORT_STATUS_NULL_ARGUMENT);
     /* a refused line records nothing: the customer stays unknown */
     CHECK_STATUS(rapport_engine_observe(e, "nobody", "espresso", 100 * DAY, 0, 9, NULL, NULL),
                  RAPPORT_STATUS_INVALID_WEIGHT);
