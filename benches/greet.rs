@@ -193,5 +193,74 @@ fn engagement(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, greet, engagement);
+/// One "picked for you" variant whose `{product}` comes from the whole catalog: 100,000
+/// products at 64 factors, about 2 % sold out, so the pick scans the catalog (int8 from 2,048
+/// products on) minus the sold-out and owned ones.
+fn catalog_wide_pick(c: &mut Criterion) {
+    const BIG: usize = 100_000;
+    let mut e = Engine::new(EngineConfig {
+        als: AlsConfig {
+            factors: 64,
+            iterations: 3,
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let start = Timestamp::parse("2024-01-01").unwrap();
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut rand = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let ids: Vec<String> = (0..2_000).map(|c| format!("cust-{c}")).collect();
+    for (c, id) in ids.iter().enumerate() {
+        let home = c % 100 * (BIG / 100);
+        for j in 0..20 {
+            let p = if j % 4 == 3 {
+                rand(BIG)
+            } else {
+                home + rand(BIG / 100)
+            };
+            e.record_purchase(&Purchase {
+                customer: id.clone(),
+                product: format!("p{p}"),
+                timestamp: start.plus_days(rand(365) as f64),
+                quantity: 1.0,
+                unit_price: 3.5,
+                order: None,
+            })
+            .unwrap();
+        }
+    }
+    for p in 0..BIG {
+        e.upsert_product(Product {
+            id: format!("p{p}"),
+            name: format!("Product number {p}"),
+            category: None,
+            price: Some(3.5),
+            in_stock: p % 50 != 7,
+        })
+        .unwrap();
+    }
+    e.train().unwrap();
+    e.add_greeting_variants(vec![Variant {
+        id: "picked".into(),
+        template: "Picked for you: {product}".into(),
+        ..Default::default()
+    }])
+    .unwrap();
+    let at = start.plus_days(366.0);
+    e.refresh_greetings(at).unwrap();
+    let mut i = 0;
+    c.bench_function("greet/catalog-wide pick/100k products", |b| {
+        b.iter(|| {
+            i = (i + 1) % ids.len();
+            black_box(e.greet(&ids[i], Channel::Web, at).unwrap())
+        })
+    });
+}
+
+criterion_group!(benches, greet, engagement, catalog_wide_pick);
 criterion_main!(benches);
