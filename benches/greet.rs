@@ -17,6 +17,17 @@ const CUSTOMERS: usize = 2_000;
 const PRODUCTS: usize = 2_000;
 const CATEGORIES: usize = 20;
 
+/// A seeded xorshift64 draw in `0..n`: the same shop on every run, without a dependency.
+fn xorshift(seed: u64) -> impl FnMut(usize) -> usize {
+    let mut state = seed;
+    move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    }
+}
+
 fn shop(factors: usize) -> (Engine, Vec<String>, Timestamp) {
     let mut e = Engine::new(EngineConfig {
         als: AlsConfig {
@@ -26,13 +37,7 @@ fn shop(factors: usize) -> (Engine, Vec<String>, Timestamp) {
         },
         ..Default::default()
     });
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut rand = move |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let mut rand = xorshift(0x9e37_79b9_7f4a_7c15);
     let start = Timestamp::parse("2024-01-01").unwrap();
     let mut ids = Vec::with_capacity(CUSTOMERS);
     for c in 0..CUSTOMERS {
@@ -207,13 +212,7 @@ fn catalog_wide_pick(c: &mut Criterion) {
         ..Default::default()
     });
     let start = Timestamp::parse("2024-01-01").unwrap();
-    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut rand = move |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let mut rand = xorshift(0x2545_f491_4f6c_dd1d);
     let ids: Vec<String> = (0..2_000).map(|c| format!("cust-{c}")).collect();
     for (c, id) in ids.iter().enumerate() {
         let home = c % 100 * (BIG / 100);
