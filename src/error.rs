@@ -17,6 +17,12 @@ pub enum Error {
         /// The offending value.
         value: f64,
     },
+    /// A purchase quantity that is not a finite number above 0.
+    #[error("invalid quantity: {value} (must be finite and greater than 0)")]
+    InvalidQuantity {
+        /// The offending quantity.
+        value: f64,
+    },
     /// A configuration value out of its documented range.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
@@ -77,8 +83,8 @@ pub enum Error {
     ScoreOutOfRange {
         /// `NPS`, `CSAT` or `CES`.
         kind: &'static str,
-        /// The answer given.
-        value: u8,
+        /// The answer given (any integer a caller passed, also those no `u8` holds).
+        value: i64,
         /// Smallest valid answer.
         min: u8,
         /// Largest valid answer.

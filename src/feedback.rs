@@ -78,17 +78,40 @@ impl Score {
 
     /// The score itself when it is in range, else [`Error::ScoreOutOfRange`].
     pub fn validate(self) -> Result<Score> {
-        let (min, max) = self.range();
-        let value = self.value();
-        if (min..=max).contains(&value) {
-            Ok(self)
-        } else {
-            Err(Error::ScoreOutOfRange {
-                kind: self.kind(),
+        Score::on_scale(Self::scale(self), i64::from(self.value()))
+    }
+
+    /// An answer on `scale` (`Score::Nps`, `Score::Csat` or `Score::Ces`) from any integer, as
+    /// callers outside Rust hand them over: [`Error::ScoreOutOfRange`] when it is off the scale,
+    /// also beyond what a `u8` holds.
+    ///
+    /// ```
+    /// use rapport::{Error, Score};
+    /// assert_eq!(Score::on_scale(Score::Csat, 4).unwrap(), Score::Csat(4));
+    /// let e = Score::on_scale(Score::Nps, 300).unwrap_err();
+    /// assert!(matches!(e, Error::ScoreOutOfRange { value: 300, .. }));
+    /// assert_eq!(e.to_string(), "NPS score 300 is out of range 0–10");
+    /// ```
+    pub fn on_scale(scale: fn(u8) -> Score, value: i64) -> Result<Score> {
+        let probe = scale(0);
+        let (min, max) = probe.range();
+        match u8::try_from(value) {
+            Ok(v) if (min..=max).contains(&v) => Ok(scale(v)),
+            _ => Err(Error::ScoreOutOfRange {
+                kind: probe.kind(),
                 value,
                 min,
                 max,
-            })
+            }),
+        }
+    }
+
+    /// The constructor of this score's scale.
+    fn scale(self) -> fn(u8) -> Score {
+        match self {
+            Score::Nps(_) => Score::Nps,
+            Score::Csat(_) => Score::Csat,
+            Score::Ces(_) => Score::Ces,
         }
     }
 

@@ -210,12 +210,8 @@ impl History {
         if p.product.is_empty() {
             return Err(Error::InvalidArgument("empty product id".into()));
         }
-        check_weight("quantity", p.quantity)?;
-        if p.quantity == 0.0 {
-            return Err(Error::InvalidWeight {
-                what: "quantity",
-                value: 0.0,
-            });
+        if !(p.quantity.is_finite() && p.quantity > 0.0) {
+            return Err(Error::InvalidQuantity { value: p.quantity });
         }
         check_weight("unit price", p.unit_price)?;
         // the line's amount feeds spend totals: one that overflows would make them infinite
@@ -426,11 +422,16 @@ mod tests {
     #[test]
     fn rejects_bad_lines() {
         let mut h = History::new();
-        for bad in [f64::NAN, f64::INFINITY, -1.0, 0.0] {
-            assert!(matches!(
-                h.record(&p("c", "a", 1, bad)),
-                Err(Error::InvalidWeight { .. })
-            ));
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 0.0, -0.0] {
+            let e = h.record(&p("c", "a", 1, bad)).unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidQuantity { value } if value.to_bits() == bad.to_bits()),
+                "{e:?}"
+            );
+            assert_eq!(
+                e.to_string(),
+                format!("invalid quantity: {bad} (must be finite and greater than 0)")
+            );
         }
         let mut q = p("c", "a", 1, 1.0);
         q.unit_price = -2.0;

@@ -885,7 +885,11 @@ fn apply(e: &mut Engine, op: &Op) {
             };
             match r {
                 Ok(_) => assert!(valid_purchase(p), "accepted {p:?}"),
-                Err(Error::InvalidWeight { .. } | Error::InvalidArgument(_)) => {
+                Err(
+                    Error::InvalidWeight { .. }
+                    | Error::InvalidQuantity { .. }
+                    | Error::InvalidArgument(_),
+                ) => {
                     assert!(!valid_purchase(p), "rejected {p:?}");
                     assert_eq!(e.history().lines().len(), before, "nothing stored");
                 }

@@ -60,8 +60,8 @@ typedef enum rapport_status {
    */
   RAPPORT_STATUS_INVALID_CONFIG = 4,
   /**
-   * A quantity, price or weight that is NaN, infinite or negative, a purchase quantity of 0,
-   * or a purchase whose quantity × unit price overflows.
+   * A purchase quantity that is not a finite number above 0, a price or weight that is NaN,
+   * infinite or negative, or a purchase whose quantity × unit price overflows.
    */
   RAPPORT_STATUS_INVALID_WEIGHT = 5,
   /**

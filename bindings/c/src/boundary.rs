@@ -21,8 +21,8 @@ pub enum rapport_status {
     InvalidArgument = 3,
     /// A configuration value out of its documented range (checked when training).
     InvalidConfig = 4,
-    /// A quantity, price or weight that is NaN, infinite or negative, a purchase quantity of 0,
-    /// or a purchase whose quantity × unit price overflows.
+    /// A purchase quantity that is not a finite number above 0, a price or weight that is NaN,
+    /// infinite or negative, or a purchase whose quantity × unit price overflows.
     InvalidWeight = 5,
     /// A customer id the engine has never seen.
     UnknownCustomer = 6,
@@ -116,7 +116,9 @@ impl FfiError {
 impl From<Error> for FfiError {
     fn from(e: Error) -> Self {
         let status = match &e {
-            Error::InvalidWeight { .. } => rapport_status::InvalidWeight,
+            Error::InvalidWeight { .. } | Error::InvalidQuantity { .. } => {
+                rapport_status::InvalidWeight
+            }
             Error::InvalidConfig(_) => rapport_status::InvalidConfig,
             Error::InvalidArgument(_) => rapport_status::InvalidArgument,
             Error::UnknownCustomer(_) => rapport_status::UnknownCustomer,
@@ -407,6 +409,10 @@ mod tests {
     fn errors_map_to_statuses() {
         let cases = [
             (Error::NotTrained, rapport_status::NotTrained),
+            (
+                Error::InvalidQuantity { value: 0.0 },
+                rapport_status::InvalidWeight,
+            ),
             (Error::NotAModel, rapport_status::BadFile),
             (Error::Corrupted("x".into()), rapport_status::BadFile),
             (

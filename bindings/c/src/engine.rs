@@ -1300,18 +1300,7 @@ pub unsafe extern "C" fn rapport_engine_record_feedback(
                 ));
             }
         };
-        // Values that do not even fit the core's `u8` get the same status and wording.
-        let score = match u8::try_from(value) {
-            Ok(v) => scale(v),
-            Err(_) => {
-                let s = scale(0);
-                let (min, max) = s.range();
-                return Err(FfiError::new(
-                    rapport_status::ScoreOutOfRange,
-                    format!("{} score {value} is out of range {min}–{max}", s.kind()),
-                ));
-            }
-        };
+        let score = Score::on_scale(scale, i64::from(value))?;
         // SAFETY: NULL or a live handle by the caller's contract.
         unsafe { write(engine)? }.record_feedback(customer, score, Timestamp(at))?;
         Ok(())

@@ -5,7 +5,10 @@ use crate::convert::{
     Obj, boolean_arg, byte_array, count, count_arg, date, kind_of, number_arg, object, objects,
     opt_date, opt_f64, opt_str, options, string, strings, timestamp, timestamp_or_now,
 };
-use crate::error::{IntoJs, JsResult, coded, invalid, to_js};
+use crate::error::{IntoJs, JsResult, invalid, to_js};
+
+/// `Number.MAX_SAFE_INTEGER`, 2^53 − 1.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 use js_sys::{Array, Float32Array, Float64Array, Uint8Array};
 use rapport::als::AlsConfig;
 use rapport::greeting::{Engagement, RunnerUp, VectorSource, Why};
@@ -31,7 +34,7 @@ export type Segment = "new" | "active" | "at-risk" | "lapsed" | "champion";
 /** What a greeting variant is for. */
 export type GreetingKind = "standard" | "win-back" | "post-purchase" | "replenishment" | "service-recovery";
 
-/** The `code` of a thrown `RapportError`: the name of the core error variant. */
+/** The `code` of a thrown `RapportError`: the name of the core error variant (a bad purchase quantity is `InvalidWeight`). */
 export type ErrorCode =
   | "InvalidWeight" | "InvalidConfig" | "InvalidArgument" | "UnknownCustomer" | "UnknownProduct"
   | "NotTrained" | "Empty" | "MissingColumn" | "BadRow" | "Template" | "InvalidVariant"
@@ -1354,8 +1357,9 @@ impl Engine {
     }
 
     /// Records a survey answer (NPS 0–10, CSAT 1–5, CES 1–7) at `at` (default: now). A poor
-    /// answer switches the customer's greetings to service recovery. A whole number outside the
-    /// scale is `ScoreOutOfRange`; anything but a finite whole number is `InvalidArgument`.
+    /// answer switches the customer's greetings to service recovery. A safe integer
+    /// (`Number.isSafeInteger`) outside the scale is `ScoreOutOfRange`; any other number is
+    /// `InvalidArgument`.
     #[wasm_bindgen(js_name = recordFeedback)]
     pub fn record_feedback(
         &mut self,
@@ -1365,9 +1369,10 @@ impl Engine {
         #[wasm_bindgen(unchecked_optional_param_type = "Time")] at: Opt,
     ) -> JsResult<()> {
         let value = number_arg(&value, "value")?;
-        if !(value.is_finite() && value.fract() == 0.0) {
+        // `Number.isSafeInteger`: exact as an `i64`, and printed alike by Rust and JS
+        if !(value.fract() == 0.0 && value.abs() <= MAX_SAFE_INTEGER) {
             return Err(invalid(format!(
-                "value must be a whole number, got {}",
+                "value must be a safe integer (a whole number up to ±(2^53 − 1)), got {}",
                 crate::convert::number(value)
             )));
         }
@@ -1383,21 +1388,7 @@ impl Engine {
             }
         };
         let at = timestamp_or_now(at, "at")?;
-        // The core's answers are `u8`s, range-checked by the core; a whole number that does not
-        // fit one gets the error the core gives for any other answer off the scale.
-        if !(0.0..=255.0).contains(&value) {
-            let s = scale(0);
-            let (min, max) = s.range();
-            return Err(coded(
-                "ScoreOutOfRange",
-                &format!(
-                    "{} score {} is out of range {min}–{max}",
-                    s.kind(),
-                    crate::convert::number(value)
-                ),
-            ));
-        }
-        let score = scale(value as u8);
+        let score = Score::on_scale(scale, value as i64).js()?;
         self.inner.record_feedback(&customer, score, at).js()
     }
 }

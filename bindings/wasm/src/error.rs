@@ -9,7 +9,7 @@ pub(crate) type JsResult<T> = Result<T, JsValue>;
 /// The name of the variant, for the `code` property (the docs list them all).
 pub(crate) fn code(e: &Error) -> &'static str {
     match e {
-        Error::InvalidWeight { .. } => "InvalidWeight",
+        Error::InvalidWeight { .. } | Error::InvalidQuantity { .. } => "InvalidWeight",
         Error::InvalidConfig(_) => "InvalidConfig",
         Error::InvalidArgument(_) => "InvalidArgument",
         Error::UnknownCustomer(_) => "UnknownCustomer",
@@ -34,16 +34,10 @@ pub(crate) fn code(e: &Error) -> &'static str {
 
 /// A JS `Error` named `RapportError` with `message` and `code`.
 pub(crate) fn to_js(e: &Error) -> JsValue {
-    coded(code(e), &e.to_string())
-}
-
-/// A `RapportError` with this `code` and `message`, for an error the core would give but
-/// cannot be asked for (see `Engine.recordFeedback`).
-pub(crate) fn coded(code: &str, message: &str) -> JsValue {
-    let err = js_sys::Error::new(message);
+    let err = js_sys::Error::new(&e.to_string());
     err.set_name("RapportError");
     // Setting a property on a fresh, unfrozen object cannot fail.
-    let _ = js_sys::Reflect::set(&err, &"code".into(), &code.into());
+    let _ = js_sys::Reflect::set(&err, &"code".into(), &code(e).into());
     err.into()
 }
 

@@ -101,9 +101,10 @@ test("greetings: bad channel, empty id, no variants, bad variants, engagement, f
   throwsRapport(() => e.recordEngagement(CUSTOMER, "hello-web", "like"), "InvalidArgument", /unknown engagement event "like"/);
   throwsRapport(() => e.recordFeedback(CUSTOMER, "nps", 11, sampleNow), "ScoreOutOfRange", "NPS score 11 is out of range 0–10");
   throwsRapport(() => e.recordFeedback(CUSTOMER, "csat", 0, sampleNow), "ScoreOutOfRange", "CSAT score 0 is out of range 1–5");
-  throwsRapport(() => e.recordFeedback(CUSTOMER, "nps", 2.5, sampleNow), "InvalidArgument", "invalid argument: value must be a whole number, got 2.5");
-  for (const value of [NaN, Infinity, -Infinity, -0.5]) {
-    throwsRapport(() => e.recordFeedback(CUSTOMER, "ces", value, sampleNow), "InvalidArgument", `invalid argument: value must be a whole number, got ${value}`);
+  throwsRapport(() => e.recordFeedback(CUSTOMER, "nps", 2.5, sampleNow), "InvalidArgument", "invalid argument: value must be a safe integer (a whole number up to ±(2^53 − 1)), got 2.5");
+  for (const value of [NaN, Infinity, -Infinity, -0.5, 2 ** 53, -(2 ** 60), 1e20]) {
+    assert.equal(Number.isSafeInteger(value), false);
+    throwsRapport(() => e.recordFeedback(CUSTOMER, "ces", value, sampleNow), "InvalidArgument", `invalid argument: value must be a safe integer (a whole number up to ±(2^53 − 1)), got ${value}`);
   }
   // any whole number off the scale is ScoreOutOfRange, with the core's wording, whether or not
   // it fits the core's 0–255 answers
@@ -115,6 +116,8 @@ test("greetings: bad channel, empty id, no variants, bad variants, engagement, f
     ["csat", 6, "CSAT score 6 is out of range 1–5"],
     ["ces", 1000, "CES score 1000 is out of range 1–7"],
     ["ces", 2 ** 40, `CES score ${2 ** 40} is out of range 1–7`],
+    ["nps", Number.MAX_SAFE_INTEGER, `NPS score ${Number.MAX_SAFE_INTEGER} is out of range 0–10`],
+    ["csat", Number.MIN_SAFE_INTEGER, `CSAT score ${Number.MIN_SAFE_INTEGER} is out of range 1–5`],
   ]) {
     throwsRapport(() => e.recordFeedback(CUSTOMER, scale, value, sampleNow), "ScoreOutOfRange", message);
   }
@@ -127,7 +130,7 @@ test("greetings: bad channel, empty id, no variants, bad variants, engagement, f
 
 test("purchases: invalid quantities, prices, ids, times and shapes", () => {
   const e = new Engine();
-  throwsRapport(() => e.recordPurchase(purchase({ quantity: 0 })), "InvalidWeight", "invalid quantity: 0 (must be finite and non-negative)");
+  throwsRapport(() => e.recordPurchase(purchase({ quantity: 0 })), "InvalidWeight", "invalid quantity: 0 (must be finite and greater than 0)");
   throwsRapport(() => e.recordPurchase(purchase({ unitPrice: -1 })), "InvalidWeight", "invalid unit price: -1 (must be finite and non-negative)");
   throwsRapport(() => e.observe(purchase({ quantity: NaN })), "InvalidWeight");
   throwsRapport(() => e.recordPurchase(purchase({ customer: "" })), "InvalidArgument", "invalid argument: empty customer id");
