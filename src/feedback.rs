@@ -479,6 +479,35 @@ mod tests {
     }
 
     #[test]
+    fn answers_on_a_scale_from_any_integer() {
+        type Scale = fn(u8) -> Score;
+        let scales: [(Scale, i64, i64); 3] =
+            [(Score::Nps, 0, 10), (Score::Csat, 1, 5), (Score::Ces, 1, 7)];
+        for (scale, min, max) in scales {
+            for v in [min, (min + max) / 2, max] {
+                assert_eq!(Score::on_scale(scale, v).unwrap(), scale(v as u8));
+            }
+            for v in [min - 1, max + 1, -1, 256, 1 << 40, i64::MIN, i64::MAX] {
+                match Score::on_scale(scale, v) {
+                    Err(Error::ScoreOutOfRange {
+                        kind,
+                        value,
+                        min: lo,
+                        max: hi,
+                    }) => {
+                        assert_eq!((kind, value), (scale(0).kind(), v));
+                        assert_eq!((i64::from(lo), i64::from(hi)), (min, max));
+                    }
+                    other => panic!("{v}: {other:?}"),
+                }
+            }
+        }
+        // a stored score validates through the same check
+        assert!(Score::Nps(11).validate().is_err());
+        assert_eq!(Score::Ces(7).validate().unwrap(), Score::Ces(7));
+    }
+
+    #[test]
     fn poor_until_newer_answer() {
         let mut log = FeedbackLog::default();
         log.record("a", Score::Csat(2), day("2024-01-10")).unwrap();
