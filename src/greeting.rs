@@ -1935,57 +1935,64 @@ impl Engine {
             trigger && v.audience.matches(&c)
         };
 
-        let mut lang = language(customer_locale);
-        let mut pool: Vec<&Registered> = g.variants.iter().filter(|r| eligible(r, lang)).collect();
+        // The customer's language first; the default one when none of its variants is eligible
+        // (rule checks and required slots alike, so that a variant in the customer's language
+        // that cannot be rendered does not hide eligible ones in the default language).
+        let customer_lang = language(customer_locale);
         let default_lang = language(&cfg.default_locale);
-        if pool.is_empty() && !lang.eq_ignore_ascii_case(default_lang) {
-            lang = default_lang;
-            pool = g.variants.iter().filter(|r| eligible(r, lang)).collect();
-        }
+        let languages = [
+            Some(customer_lang),
+            (!customer_lang.eq_ignore_ascii_case(default_lang)).then_some(default_lang),
+        ];
 
-        let mut cands: Vec<Candidate<'_>> = Vec::with_capacity(pool.len());
-        for r in pool {
-            let v = &r.variant;
-            let (z, source): (Cow<'_, [f32]>, VectorSource) = match factors {
-                Some(_) if r.stamp == st => (Cow::Borrowed(&r.vector), r.source),
-                Some(f) => {
-                    // stale cache (retrained since the last refresh): slow path
-                    let i = g.find(&v.id).expect("registered");
-                    let (_, _, z, s) = g.solve_variant(i, f, history, &mut pop);
-                    (Cow::Owned(z), s)
-                }
-                None => (Cow::Borrowed(&[][..]), VectorSource::None),
-            };
-            let affinity = match c.vector {
-                Some(x) if z.len() == x.len() => fast_dot(x, &z),
-                _ => 0.0,
-            };
-            let exact_locale = v
-                .locale
-                .as_deref()
-                .is_some_and(|l| l.eq_ignore_ascii_case(customer_locale));
-            let prior = PRIOR_PER_CONDITION * v.audience.conditions() as f32
-                + if v.channels.is_empty() {
-                    0.0
-                } else {
-                    PRIOR_CHANNEL
-                }
-                + if v.hours.is_some() { PRIOR_HOURS } else { 0.0 }
-                + if exact_locale { PRIOR_LOCALE } else { 0.0 }
-                + v.kind.prior();
-            cands.push(Candidate {
-                r,
-                score: affinity + prior + v.boost,
-                affinity,
-                prior,
-                source,
+        // The variants that pass the rules for `lang`, scored, best first.
+        let mut scored = |lang: &str| {
+            let pool: Vec<&Registered> = g.variants.iter().filter(|r| eligible(r, lang)).collect();
+            let mut cands: Vec<Candidate<'_>> = Vec::with_capacity(pool.len());
+            for r in pool {
+                let v = &r.variant;
+                let (z, source): (Cow<'_, [f32]>, VectorSource) = match factors {
+                    Some(_) if r.stamp == st => (Cow::Borrowed(&r.vector), r.source),
+                    Some(f) => {
+                        // stale cache (retrained since the last refresh): slow path
+                        let i = g.find(&v.id).expect("registered");
+                        let (_, _, z, s) = g.solve_variant(i, f, history, &mut pop);
+                        (Cow::Owned(z), s)
+                    }
+                    None => (Cow::Borrowed(&[][..]), VectorSource::None),
+                };
+                let affinity = match c.vector {
+                    Some(x) if z.len() == x.len() => fast_dot(x, &z),
+                    _ => 0.0,
+                };
+                let exact_locale = v
+                    .locale
+                    .as_deref()
+                    .is_some_and(|l| l.eq_ignore_ascii_case(customer_locale));
+                let prior = PRIOR_PER_CONDITION * v.audience.conditions() as f32
+                    + if v.channels.is_empty() {
+                        0.0
+                    } else {
+                        PRIOR_CHANNEL
+                    }
+                    + if v.hours.is_some() { PRIOR_HOURS } else { 0.0 }
+                    + if exact_locale { PRIOR_LOCALE } else { 0.0 }
+                    + v.kind.prior();
+                cands.push(Candidate {
+                    r,
+                    score: affinity + prior + v.boost,
+                    affinity,
+                    prior,
+                    source,
+                });
+            }
+            cands.sort_by(|a, b| {
+                b.score
+                    .total_cmp(&a.score)
+                    .then_with(|| a.r.variant.id.cmp(&b.r.variant.id))
             });
-        }
-        cands.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.r.variant.id.cmp(&b.r.variant.id))
-        });
+            cands
+        };
 
         let catalog = history.catalog();
         let mut memo: Vec<(Scope, Vec<u32>)> = Vec::new();
@@ -2037,70 +2044,77 @@ impl Engine {
             }
         };
 
-        let mut chosen: Vec<(&Candidate<'_>, String, Vec<u32>)> = Vec::new();
-        for cand in &cands {
-            if chosen.len() > cfg.runners_up {
+        let mut chosen: Vec<(Candidate<'_>, String, Vec<u32>)> = Vec::new();
+        for lang in languages.into_iter().flatten() {
+            if !chosen.is_empty() {
                 break;
             }
-            let r = cand.r;
-            let v = &r.variant;
-            let products: Vec<u32> = match v.kind {
-                GreetingKind::ServiceRecovery => Vec::new(),
-                GreetingKind::Replenishment => c.replenish.map(|p| vec![p.0]).unwrap_or_default(),
-                _ if !r.featured.is_empty() => {
-                    let mut fs: Vec<(f32, u32)> = r
-                        .featured
-                        .iter()
-                        .filter(|&&p| catalog.in_stock(p) && !c.owns(p))
-                        .map(|&p| {
-                            let s = match (c.vector, factors) {
-                                (Some(x), Some(f)) if f.item(p as usize).len() == x.len() => {
-                                    fast_dot(x, f.item(p as usize))
-                                }
-                                _ => 0.0,
-                            };
-                            (s, p)
-                        })
-                        .collect();
-                    // best first; featured order breaks ties
-                    fs.sort_by(|a, b| b.0.total_cmp(&a.0));
-                    fs.into_iter().map(|x| x.1).take(3).collect()
+            for cand in scored(lang) {
+                if chosen.len() > cfg.runners_up {
+                    break;
                 }
-                _ if r.category.is_some()
-                    || v.kind == GreetingKind::PostPurchase
-                    || r.template.uses(Slot::Product) =>
-                {
-                    ranked(match r.category {
-                        Some(cat) => Scope::Category(cat),
-                        None if v.kind == GreetingKind::PostPurchase => Scope::LastOrder,
-                        None => Scope::All,
-                    })
-                }
-                _ => Vec::new(),
-            };
-            let value = |slot: Slot| -> Option<String> {
-                let s = match slot {
-                    Slot::FirstName => c.info.and_then(|i| i.first_name.clone())?,
-                    Slot::TopCategory => catalog.category_name(c.top_category?).to_owned(),
-                    Slot::Product => catalog.name(*products.first()?).to_owned(),
-                    Slot::LastProduct => catalog.name(c.last_product?).to_owned(),
-                    Slot::ReplenishProduct => catalog.name(c.replenish?.0).to_owned(),
-                    Slot::DaysSinceLastOrder => format!("{}", c.days_since?.floor() as i64),
-                    Slot::OrderCount => (c.orders > 0).then(|| c.orders.to_string())?,
-                    Slot::PartOfDay => match hour {
-                        5..=11 => "morning",
-                        12..=16 => "afternoon",
-                        _ => "evening",
+                let r = cand.r;
+                let v = &r.variant;
+                let products: Vec<u32> = match v.kind {
+                    GreetingKind::ServiceRecovery => Vec::new(),
+                    GreetingKind::Replenishment => {
+                        c.replenish.map(|p| vec![p.0]).unwrap_or_default()
                     }
-                    .to_owned(),
-                    Slot::ShopName => cfg.shop_name.clone()?,
+                    _ if !r.featured.is_empty() => {
+                        let mut fs: Vec<(f32, u32)> = r
+                            .featured
+                            .iter()
+                            .filter(|&&p| catalog.in_stock(p) && !c.owns(p))
+                            .map(|&p| {
+                                let s = match (c.vector, factors) {
+                                    (Some(x), Some(f)) if f.item(p as usize).len() == x.len() => {
+                                        fast_dot(x, f.item(p as usize))
+                                    }
+                                    _ => 0.0,
+                                };
+                                (s, p)
+                            })
+                            .collect();
+                        // best first; featured order breaks ties
+                        fs.sort_by(|a, b| b.0.total_cmp(&a.0));
+                        fs.into_iter().map(|x| x.1).take(3).collect()
+                    }
+                    _ if r.category.is_some()
+                        || v.kind == GreetingKind::PostPurchase
+                        || r.template.uses(Slot::Product) =>
+                    {
+                        ranked(match r.category {
+                            Some(cat) => Scope::Category(cat),
+                            None if v.kind == GreetingKind::PostPurchase => Scope::LastOrder,
+                            None => Scope::All,
+                        })
+                    }
+                    _ => Vec::new(),
                 };
-                Some(clean(&s)).filter(|s| !s.is_empty())
-            };
-            let Some(text) = r.template.render(value) else {
-                continue; // a required slot without value: not eligible
-            };
-            chosen.push((cand, finish(&text, channel, cfg), products));
+                let value = |slot: Slot| -> Option<String> {
+                    let s = match slot {
+                        Slot::FirstName => c.info.and_then(|i| i.first_name.clone())?,
+                        Slot::TopCategory => catalog.category_name(c.top_category?).to_owned(),
+                        Slot::Product => catalog.name(*products.first()?).to_owned(),
+                        Slot::LastProduct => catalog.name(c.last_product?).to_owned(),
+                        Slot::ReplenishProduct => catalog.name(c.replenish?.0).to_owned(),
+                        Slot::DaysSinceLastOrder => format!("{}", c.days_since?.floor() as i64),
+                        Slot::OrderCount => (c.orders > 0).then(|| c.orders.to_string())?,
+                        Slot::PartOfDay => match hour {
+                            5..=11 => "morning",
+                            12..=16 => "afternoon",
+                            _ => "evening",
+                        }
+                        .to_owned(),
+                        Slot::ShopName => cfg.shop_name.clone()?,
+                    };
+                    Some(clean(&s)).filter(|s| !s.is_empty())
+                };
+                let Some(text) = r.template.render(value) else {
+                    continue; // a required slot without value: not eligible
+                };
+                chosen.push((cand, finish(&text, channel, cfg), products));
+            }
         }
 
         let ids =
@@ -2158,7 +2172,7 @@ impl Engine {
                 text,
                 score: cand.score,
                 products: ids(&ps),
-                why: why_of(cand),
+                why: why_of(&cand),
             })
             .collect();
         Ok(Greeting {
@@ -2168,7 +2182,7 @@ impl Engine {
             text,
             score: best.score,
             products: ids(&products),
-            why: why_of(best),
+            why: why_of(&best),
             runners_up,
             generic,
             locale: best

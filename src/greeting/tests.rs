@@ -829,3 +829,38 @@ fn customer_ridge_woodbury_matches_the_dense_solve() {
         assert!((a - b).abs() < 1e-6);
     }
 }
+
+/// Eligibility includes the required slots: a customer whose own-language variants all need a
+/// value they lack is greeted by the default-language variants, not by the built-in text.
+#[test]
+fn default_language_is_used_when_no_own_language_variant_can_be_rendered() {
+    let mut e = shop();
+    e.add_greeting_variants_json(
+        r#"[
+        {"id": "fr", "locale": "fr", "template": "Bonjour {first_name} !"},
+        {"id": "en", "template": "Hello {first_name|there}!"}
+    ]"#,
+    )
+    .unwrap();
+    let mut info = CustomerInfo {
+        id: "t1".into(),
+        first_name: None,
+        locale: Some("fr-FR".into()),
+        channel: None,
+    };
+    e.upsert_customer(info.clone()).unwrap();
+    let g = e.greet("t1", Channel::Web, t(131)).unwrap();
+    assert_eq!(g.variant, "en", "{g:?}");
+    assert_eq!(g.text, "Hello there!");
+    assert_eq!(g.locale, "en");
+    assert!(!g.why.built_in);
+    // with a first name the French variant renders, and languages are not mixed
+    info.first_name = Some("Zoé".into());
+    e.upsert_customer(info).unwrap();
+    let g = e.greet("t1", Channel::Web, t(131)).unwrap();
+    assert_eq!(
+        (g.variant.as_str(), g.text.as_str()),
+        ("fr", "Bonjour Zoé !")
+    );
+    assert!(g.runners_up.is_empty(), "{g:?}");
+}
