@@ -457,7 +457,17 @@ impl Engine {
         let (items, weights) = self.owned(c, n);
         let model = self.model.as_mut().ok_or(Error::NotTrained)?;
         let v = model.recommender.factors().fold_in(&items, &weights)?;
-        model.recommender.factors_mut().set_user(c as usize, &v)
+        let old = model.recommender.factors().user(c as usize).to_vec();
+        model.recommender.factors_mut().set_user(c as usize, &v)?;
+        // the greeting engagement sums hold the customer's vector: move them to the new one
+        let customer = self.history.customers().name(c);
+        self.greetings.customer_vector_changed(
+            customer,
+            &old,
+            model.recommender.factors(),
+            &self.history,
+        );
+        Ok(())
     }
 
     /// Top products for a customer, each with its score and a reason.

@@ -67,7 +67,9 @@
 //! `n` is at most half the factors (a Woodbury system; O(factors³/3) beyond).
 //! The adjusted customer vector is anchored on the purchase-based vector of its last update; after
 //! [`Engine::observe`] folds a new purchase in, it catches up at the customer's next engagement
-//! or at [`Engine::refresh_greetings`].
+//! or at [`Engine::refresh_greetings`]. The variants' sums follow such a fold-in at once (the
+//! customer's term moves to the new vector, O(factors²) per variant they engaged with), so the
+//! next event's solve equals one from scratch.
 //!
 //! # Rendering
 //!
@@ -973,6 +975,52 @@ impl Acc {
         }
     }
 
+    /// One customer's purchase-based vector changed from `old` to `new` (`None`: no usable
+    /// vector) while their counts stayed: their term in the sums, the event totals and the
+    /// factor moves to the new vector.
+    fn swap(
+        &mut self,
+        old: Option<&[f32]>,
+        new: Option<&[f32]>,
+        counts: &Counts,
+        cfg: &GreetingConfig,
+    ) {
+        let Some((c, _)) = confidence(counts, cfg) else {
+            return;
+        };
+        // add before removing, so that the factor stays positive definite in between
+        if let Some(x) = new {
+            self.apply(x, counts, cfg);
+            self.change_factor(x, c);
+        }
+        if let Some(x) = old {
+            self.remove(x, counts, cfg);
+            self.change_factor(x, -c);
+        }
+    }
+
+    /// The factor by `weight · x xᵀ`; dropped (factored again at the next solve) when that fails.
+    fn change_factor(&mut self, x: &[f32], weight: f32) {
+        if let Some((factor, _, changes)) = &mut self.factor {
+            *changes += 1;
+            if !factor.rank_one(x, weight) {
+                self.factor = None;
+            }
+        }
+    }
+
+    /// Removes one customer's counts (the inverse of [`Acc::apply`]).
+    fn remove(&mut self, x: &[f32], counts: &Counts, cfg: &GreetingConfig) {
+        let Some((c, p)) = confidence(counts, cfg) else {
+            return;
+        };
+        self.add_outer(x, -c);
+        if p != 0.0 {
+            axpy(-c * p, x, &mut self.b);
+        }
+        self.count(counts, -1.0);
+    }
+
     /// Adds one customer's counts.
     fn apply(&mut self, x: &[f32], counts: &Counts, cfg: &GreetingConfig) {
         let Some((c, p)) = confidence(counts, cfg) else {
@@ -1179,6 +1227,39 @@ impl Greetings {
         }
         if let Some(v) = ridge(f, self.config.customer_anchor, x, &rows) {
             self.customer_vectors.insert(customer.to_owned(), (st, v));
+        }
+    }
+
+    /// The purchase-based vector of `customer` changed from `old` to the one in `factors` (a
+    /// fold-in after a purchase): the engagement sums of the variants they engaged with swap
+    /// the customer's term, so that the next event's solve still equals one from scratch.
+    /// Vectors are used as [`user_vector`] uses them (empty or all-zero ones are none).
+    pub(crate) fn customer_vector_changed(
+        &mut self,
+        customer: &str,
+        old: &[f32],
+        factors: &crate::als::Factors,
+        history: &History,
+    ) {
+        let f = factors.dim();
+        let usable = |x: &[f32]| x.len() == f && x.iter().any(|&v| v != 0.0);
+        let old = Some(old).filter(|x| usable(x));
+        let new = user_vector(factors, history, customer);
+        if old == new {
+            return;
+        }
+        let st = factors.fingerprint();
+        for r in &mut self.variants {
+            let Some(acc) = r.acc.as_mut().filter(|a| a.stamp == st) else {
+                continue;
+            };
+            if let Some(counts) = self
+                .engagement
+                .get(&r.variant.id)
+                .and_then(|m| m.get(customer))
+            {
+                acc.swap(old, new, counts, &self.config);
+            }
         }
     }
 

@@ -864,3 +864,75 @@ fn default_language_is_used_when_no_own_language_variant_can_be_rendered() {
     );
     assert!(g.runners_up.is_empty(), "{g:?}");
 }
+
+/// A fold-in ([`Engine::observe`]) changes a customer's purchase-based vector; the engagement
+/// sums of the variants they engaged with follow it, so that the next event's learned vector
+/// still equals a solve from scratch. This holds for a customer who engaged before buying
+/// anything (counted, but without a vector until the fold-in) and for a known one.
+#[test]
+fn engagement_sums_follow_a_customer_vector_changed_by_observe() {
+    let mut e = shop();
+    e.add_greeting_variants(vec![cat("coffee-offer", "coffee"), cat("tea-offer", "tea")])
+        .unwrap();
+    for c in ["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"] {
+        for _ in 0..7 {
+            e.record_engagement(c, "coffee-offer", Engagement::Impression)
+                .unwrap();
+        }
+        e.record_engagement(c, "coffee-offer", Engagement::Click)
+            .unwrap();
+    }
+    for c in ["newbie", "t0"] {
+        for _ in 0..3 {
+            e.record_engagement(c, "coffee-offer", Engagement::Impression)
+                .unwrap();
+        }
+        e.record_engagement(c, "coffee-offer", Engagement::Click)
+            .unwrap();
+    }
+    for (c, p) in [
+        ("newbie", "espresso"),
+        ("newbie", "grinder"),
+        ("t0", "espresso"),
+    ] {
+        e.observe(&Purchase {
+            customer: c.into(),
+            product: p.into(),
+            timestamp: t(131),
+            quantity: 1.0,
+            unit_price: 3.0,
+            order: None,
+        })
+        .unwrap();
+    }
+    for c in ["newbie", "t0"] {
+        e.record_engagement(c, "coffee-offer", Engagement::Impression)
+            .unwrap();
+    }
+    let g = e.greetings();
+    let i = g.find("coffee-offer").unwrap();
+    let r = &g.variants[i];
+    // t0–t7: 7 impressions each, t0 4 more; newbie 4; clicks: one each, t0 and newbie 2
+    assert_eq!(
+        r.source,
+        VectorSource::Learned {
+            impressions: 64,
+            clicks: 10
+        }
+    );
+    let (full, source) = g.learn(
+        i,
+        &r.derived,
+        r.derived_source,
+        e.trained_factors().unwrap(),
+        e.history(),
+    );
+    assert_eq!(source, r.source);
+    for (a, b) in r.vector.iter().zip(&full) {
+        assert!(
+            (a - b).abs() < 1e-3 * (1.0 + b.abs()),
+            "{:?} vs {full:?}",
+            r.vector
+        );
+    }
+}
