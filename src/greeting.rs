@@ -1375,8 +1375,12 @@ fn cut(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_owned();
     }
-    let head: String = s.chars().take(max - 1).collect();
+    let mut chars = s.chars();
+    let head: String = chars.by_ref().take(max - 1).collect();
+    // a head followed by white space already ends on a word boundary: keep its last word
+    let ends_a_word = chars.next().is_some_and(char::is_whitespace);
     let body = match head.rfind(' ') {
+        _ if ends_a_word => head.as_str(),
         Some(i) if head[..i].chars().count() >= max / 2 => &head[..i],
         _ => head.as_str(),
     };

@@ -936,3 +936,23 @@ fn engagement_sums_follow_a_customer_vector_changed_by_observe() {
         );
     }
 }
+
+/// The cut keeps the last word that fits when the limit falls right after it.
+#[test]
+fn cut_keeps_a_whole_word_that_ends_at_the_limit() {
+    assert_eq!(cut("aaaaaa bbb cccc", 11), "aaaaaa bbb…");
+    assert_eq!(cut("aaaaaa bbb, cccc", 12), "aaaaaa bbb…");
+    // a word running past the limit is still dropped
+    assert_eq!(cut("aaaaaa bbbb cccc", 11), "aaaaaa…");
+    // multi-byte text at the limit
+    assert_eq!(cut("éééééé ééé ééé", 11), "éééééé ééé…");
+    // through an SMS greeting: 159 characters of words, then a space and one more word
+    let mut e = shop();
+    let head = "word ".repeat(31) + "abcd";
+    assert_eq!(head.chars().count(), 159);
+    let text = format!("{head} tail");
+    e.add_greeting_variant(v("long", &text)).unwrap();
+    let sms = e.greet("t1", Channel::Sms, t(131)).unwrap();
+    assert_eq!(sms.text, format!("{head}…"));
+    assert_eq!(sms.text.chars().count(), 160);
+}
