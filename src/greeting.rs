@@ -1560,7 +1560,14 @@ impl<'a> Ctx<'a> {
                 })
                 .collect();
             cats.sort_unstable();
-            cats.dedup_by(|b, a| a.0 == b.0 && a.1 == b.1);
+            // one pair per (category, order), at the order's latest line (as profiles count it)
+            cats.dedup_by(|next, kept| {
+                let same = next.0 == kept.0 && next.1 == kept.1;
+                if same {
+                    kept.2 = next.2;
+                }
+                same
+            });
             let mut best: Option<(u32, f64)> = None;
             let mut i = 0;
             while i < cats.len() {

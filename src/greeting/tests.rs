@@ -956,3 +956,34 @@ fn cut_keeps_a_whole_word_that_ends_at_the_limit() {
     assert_eq!(sms.text, format!("{head}…"));
     assert_eq!(sms.text.chars().count(), 160);
 }
+
+/// `{top_category}` weighs each (category, order) pair at its latest time, as
+/// `Profile::favourite_categories` does, when an order's lines have different times.
+#[test]
+fn top_category_counts_an_order_at_its_latest_line_as_profiles_do() {
+    let mut e = shop();
+    let line = |p: &str, day: i64, order: &str| Purchase {
+        customer: "mixed".into(),
+        product: p.into(),
+        timestamp: t(day),
+        quantity: 1.0,
+        unit_price: 2.0,
+        order: Some(order.into()),
+    };
+    // order o1 was opened on day 10 and got another tea line on day 300; coffee on day 250
+    for p in [
+        line("green-tea", 10, "o1"),
+        line("black-tea", 300, "o1"),
+        line("espresso", 250, "o2"),
+    ] {
+        e.record_purchase(&p).unwrap();
+    }
+    e.add_greeting_variant(v("fav", "More {top_category}?"))
+        .unwrap();
+    let at = t(301);
+    let profiles = e.profiles(at).unwrap();
+    let favourite = profiles.by_id("mixed").unwrap().favourite_categories[0].0;
+    assert_eq!(e.history().catalog().category_name(favourite), "tea");
+    let g = e.greet("mixed", Channel::Sms, at).unwrap();
+    assert_eq!(g.text, "More tea?");
+}
