@@ -184,8 +184,9 @@ pub struct Profile {
     /// `1 − churn_risk`. 0 without orders (the models describe customers after their first purchase).
     pub expected_orders_12m: f64,
     /// `expected_orders_12m` × expected spend per purchase day: Gamma-Gamma's conditional
-    /// expectation for repeat customers and its population mean for customers with a single
-    /// purchase day; without the model, the customer's own mean spend per purchase day.
+    /// expectation for repeat customers (also when their repeat days cost nothing) and its
+    /// population mean for customers with a single purchase day; without the model, the
+    /// customer's own mean spend per purchase day.
     pub expected_value_12m: f64,
     /// Up to five (product index, weight) pairs, heaviest first (ties: lower index first). Each
     /// order containing the product adds `2^(−age / 90 days)`, age measured from the order to
@@ -359,7 +360,9 @@ impl Profiles {
                             None => 0.0,
                         };
                         let value = match &gamma_gamma {
-                            Some(g) if s.frequency > 0.0 && b.repeat_value > 0.0 => {
+                            // repeat days that cost nothing are still evidence of low
+                            // spend: shrink towards 0, not back to the population mean
+                            Some(g) if s.frequency > 0.0 => {
                                 g.conditional_expected_average_value(s.frequency, b.repeat_value)
                             }
                             Some(g) => g.population_mean().unwrap_or(b.day_value),
@@ -938,6 +941,37 @@ mod tests {
             p.iter()
                 .all(|q| q.expected_orders_12m.is_finite() && q.expected_value_12m.is_finite())
         );
+    }
+
+    #[test]
+    fn repeat_customers_with_free_repeat_days_are_valued_by_their_own_history() {
+        let mut h = synthetic_base();
+        // Same purchase days (first day 25 spent); the repeat days cost nothing or next to nothing.
+        for (id, repeat_price) in [("free", 0.0), ("cheap", 0.01)] {
+            buy(&mut h, id, "o0", "p", 0, 1.0, 25.0);
+            for (k, d) in [20, 40, 60].into_iter().enumerate() {
+                buy(
+                    &mut h,
+                    id,
+                    &format!("o{}", k + 1),
+                    "p",
+                    d,
+                    1.0,
+                    repeat_price,
+                );
+            }
+        }
+        let p = Profiles::compute(&h, Timestamp(400 * DAY)).unwrap();
+        let gg = p.gamma_gamma.expect("Gamma-Gamma fitted");
+        let (free, cheap) = (by_id(&h, &p, "free"), by_id(&h, &p, "cheap"));
+        assert_eq!(free.expected_orders_12m, cheap.expected_orders_12m);
+        // Gamma-Gamma's conditional expectation with 3 repeat days of mean value 0: shrunk
+        // towards 0 from the population mean, not the population mean itself.
+        let want = free.expected_orders_12m * gg.conditional_expected_average_value(3.0, 0.0);
+        assert!((free.expected_value_12m - want).abs() < 1e-9, "{free:?}");
+        assert!(free.expected_value_12m < cheap.expected_value_12m);
+        let mean = gg.population_mean().unwrap();
+        assert!(free.expected_value_12m < free.expected_orders_12m * mean);
     }
 
     #[test]
