@@ -143,6 +143,7 @@ pub struct FeedbackEvent {
 /// Every answer, per customer id, in time order. Customers need not be in the purchase history.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FeedbackLog {
+    #[serde(serialize_with = "crate::persist::sorted_map")]
     by_customer: HashMap<String, Vec<FeedbackEvent>>,
 }
 

@@ -569,8 +569,10 @@ struct RfmCache {
 pub struct Greetings {
     config: GreetingConfig,
     variants: Vec<Registered>,
+    #[serde(serialize_with = "crate::persist::sorted_nested_map")]
     engagement: HashMap<String, HashMap<String, Counts>>,
     feedback: FeedbackLog,
+    #[serde(serialize_with = "crate::persist::sorted_map")]
     customer_vectors: HashMap<String, (u64, Vec<f32>)>,
     rfm: Option<RfmCache>,
     /// Unused: where earlier versions kept a category index (now [`Catalog::products_in`]).

@@ -128,6 +128,48 @@ where
     }
 }
 
+/// Serialises a hash map with its entries in key order (hash maps iterate in a per-instance
+/// random order), so that equal values give equal bytes: a loaded and re-saved engine writes
+/// the file it was read from. The encoding is an ordinary map; reading needs nothing special.
+pub(crate) fn sorted_map<S, K, V>(
+    map: &hashbrown::HashMap<K, V>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error>
+where
+    S: serde::Serializer,
+    K: Ord + Serialize,
+    V: Serialize,
+{
+    Sorted(map).serialize(s)
+}
+
+/// [`sorted_map`] for a map of maps: both levels in key order.
+pub(crate) fn sorted_nested_map<S, K, K2, V>(
+    map: &hashbrown::HashMap<K, hashbrown::HashMap<K2, V>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error>
+where
+    S: serde::Serializer,
+    K: Ord + Serialize,
+    K2: Ord + Serialize,
+    V: Serialize,
+{
+    let mut entries: Vec<(&K, Sorted<'_, K2, V>)> =
+        map.iter().map(|(k, v)| (k, Sorted(v))).collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    s.collect_map(entries)
+}
+
+struct Sorted<'a, K, V>(&'a hashbrown::HashMap<K, V>);
+
+impl<K: Ord + Serialize, V: Serialize> Serialize for Sorted<'_, K, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut entries: Vec<(&K, &V)> = self.0.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        s.collect_map(entries)
+    }
+}
+
 /// Upper bound of the bytes bincode may claim for `n` payload bytes: every encoded byte claims at
 /// most 16 (a `u128` varint), strings and byte buffers claim exactly their length.
 const CLAIM_PER_BYTE: usize = 16;
