@@ -131,42 +131,42 @@ where
 /// Serialises a hash map with its entries in key order (hash maps iterate in a per-instance
 /// random order), so that equal values give equal bytes: a loaded and re-saved engine writes
 /// the file it was read from. The encoding is an ordinary map; reading needs nothing special.
-pub(crate) fn sorted_map<S, K, V>(
-    map: &hashbrown::HashMap<K, V>,
+pub(crate) fn sorted_map<S, V>(
+    map: &hashbrown::HashMap<String, V>,
     s: S,
 ) -> std::result::Result<S::Ok, S::Error>
 where
     S: serde::Serializer,
-    K: Ord + Serialize,
     V: Serialize,
 {
     Sorted(map).serialize(s)
 }
 
 /// [`sorted_map`] for a map of maps: both levels in key order.
-pub(crate) fn sorted_nested_map<S, K, K2, V>(
-    map: &hashbrown::HashMap<K, hashbrown::HashMap<K2, V>>,
+pub(crate) fn sorted_nested_map<S, V>(
+    map: &hashbrown::HashMap<String, hashbrown::HashMap<String, V>>,
     s: S,
 ) -> std::result::Result<S::Ok, S::Error>
 where
     S: serde::Serializer,
-    K: Ord + Serialize,
-    K2: Ord + Serialize,
     V: Serialize,
 {
-    let mut entries: Vec<(&K, Sorted<'_, K2, V>)> =
-        map.iter().map(|(k, v)| (k, Sorted(v))).collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    s.collect_map(entries)
+    s.collect_map(sorted_keys(map).into_iter().map(|k| (k, Sorted(&map[k]))))
 }
 
-struct Sorted<'a, K, V>(&'a hashbrown::HashMap<K, V>);
+/// The keys in order. Sorting only the (`&String`) keys keeps one sort routine for every value
+/// type, which matters for the size of the WASM module.
+fn sorted_keys<V>(map: &hashbrown::HashMap<String, V>) -> Vec<&String> {
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort_unstable();
+    keys
+}
 
-impl<K: Ord + Serialize, V: Serialize> Serialize for Sorted<'_, K, V> {
+struct Sorted<'a, V>(&'a hashbrown::HashMap<String, V>);
+
+impl<V: Serialize> Serialize for Sorted<'_, V> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut entries: Vec<(&K, &V)> = self.0.iter().collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        s.collect_map(entries)
+        s.collect_map(sorted_keys(self.0).into_iter().map(|k| (k, &self.0[k])))
     }
 }
 
