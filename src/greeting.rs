@@ -1232,6 +1232,25 @@ impl Greetings {
         }
     }
 
+    /// [`Greetings::refresh_customer`] for each of `customers`, whose engagement changed other
+    /// than by an event (a variant removed or replaced). Without a model their adjusted
+    /// vectors, all of an older model, are dropped.
+    fn refresh_customers(
+        &mut self,
+        customers: impl IntoIterator<Item = String>,
+        factors: Option<&crate::als::Factors>,
+        history: &History,
+    ) {
+        for c in customers {
+            match factors {
+                Some(f) => self.refresh_customer(&c, f, history),
+                None => {
+                    self.customer_vectors.remove(&c);
+                }
+            }
+        }
+    }
+
     /// The purchase-based vector of `customer` changed from `old` to the one in `factors` (a
     /// fold-in after a purchase): the engagement sums of the variants they engaged with swap
     /// the customer's term, so that the next event's solve still equals one from scratch.
@@ -1821,16 +1840,19 @@ impl Engine {
     }
 
     /// Removes a variant (its engagement counts are dropped too); `false` when unknown.
+    ///
+    /// The engagement-adjusted vectors of the customers who engaged with it are solved again
+    /// without it (O(those customers × their variants² × factors)), so that they are greeted as
+    /// if the variant had never been registered.
     pub fn remove_greeting_variant(&mut self, id: &str) -> bool {
-        let g = self.greeting_parts().0;
-        match g.find(id) {
-            Some(i) => {
-                g.variants.remove(i);
-                g.engagement.remove(id);
-                true
-            }
-            None => false,
-        }
+        let (g, history, factors) = self.greeting_parts();
+        let Some(i) = g.find(id) else {
+            return false;
+        };
+        g.variants.remove(i);
+        let engaged = g.engagement.remove(id).unwrap_or_default();
+        g.refresh_customers(engaged.into_keys(), factors, history);
+        true
     }
 
     /// Recomputes the greeting caches: the base's RFM distributions as of `as_of` (purchases

@@ -1026,3 +1026,91 @@ fn top_category_counts_an_order_at_its_latest_line_as_profiles_do() {
     let g = e.greet("mixed", Channel::Sms, at).unwrap();
     assert_eq!(g.text, "More tea?");
 }
+
+/// One engagement event of a replayed log: (customer, variant, event).
+type Event = (&'static str, &'static str, Engagement);
+
+fn replay(e: &mut Engine, events: &[Event]) {
+    for &(c, variant, event) in events {
+        e.record_engagement(c, variant, event).unwrap();
+    }
+}
+
+/// `a` and `b` hold the same engagement-adjusted vectors for `customers` and greet them alike
+/// (variant, text and scores, runners-up included), to a tight tolerance.
+fn assert_same_greetings(a: &Engine, b: &Engine, customers: &[&str]) {
+    let close = |x: f32, y: f32| (x - y).abs() <= 1e-5 * (1.0 + y.abs());
+    assert_eq!(
+        a.trained_factors().unwrap().fingerprint(),
+        b.trained_factors().unwrap().fingerprint()
+    );
+    for &c in customers {
+        let (va, vb) = (
+            a.greetings().customer_vectors.get(c).map(|x| &x.1),
+            b.greetings().customer_vectors.get(c).map(|x| &x.1),
+        );
+        match (va, vb) {
+            (None, None) => {}
+            (Some(x), Some(y)) => assert!(
+                x.len() == y.len() && x.iter().zip(y).all(|(&p, &q)| close(p, q)),
+                "{c}: adjusted vector {x:?}, from scratch {y:?}"
+            ),
+            _ => panic!("{c}: adjusted vector {va:?}, from scratch {vb:?}"),
+        }
+        for channel in [Channel::App, Channel::Web] {
+            let (ga, gb) = (
+                a.greet(c, channel, t(131)).unwrap(),
+                b.greet(c, channel, t(131)).unwrap(),
+            );
+            assert_eq!(ga.variant, gb.variant, "{c}: {ga:?} vs {gb:?}");
+            assert_eq!(ga.text, gb.text, "{c}");
+            assert!(
+                close(ga.score, gb.score),
+                "{c}: {} vs {}",
+                ga.score,
+                gb.score
+            );
+            assert_eq!(ga.runners_up.len(), gb.runners_up.len(), "{c}");
+            for (ra, rb) in ga.runners_up.iter().zip(&gb.runners_up) {
+                assert_eq!(ra.variant, rb.variant, "{c}");
+                assert!(close(ra.score, rb.score), "{c}: {ra:?} vs {rb:?}");
+            }
+        }
+    }
+}
+
+/// Removing a variant also takes its engagement out of the adjusted vectors of the customers
+/// who engaged with it: they are greeted as by an engine that never had the variant.
+#[test]
+fn removing_a_variant_updates_the_adjusted_vectors_it_was_in() {
+    use Engagement::{Click, Impression};
+    let extra: [Event; 7] = [
+        ("t0", "extra", Impression),
+        ("t0", "extra", Click),
+        ("t0", "extra", Click),
+        ("t0", "extra", Click),
+        ("t1", "extra", Impression),
+        ("t1", "extra", Click),
+        ("t1", "extra", Click),
+    ];
+    let others: [Event; 5] = [
+        ("t0", "tea-offer", Impression),
+        ("t0", "tea-offer", Click),
+        ("t0", "coffee-offer", Impression),
+        ("c0", "tea-offer", Impression),
+        ("c0", "coffee-offer", Click),
+    ];
+    let variants = || vec![cat("coffee-offer", "coffee"), cat("tea-offer", "tea")];
+    let mut e = shop();
+    e.add_greeting_variants(variants()).unwrap();
+    e.add_greeting_variant(cat("extra", "coffee")).unwrap();
+    replay(&mut e, &extra);
+    replay(&mut e, &others);
+    assert!(e.remove_greeting_variant("extra"));
+
+    let mut fresh = shop();
+    fresh.add_greeting_variants(variants()).unwrap();
+    replay(&mut fresh, &others);
+    assert!(!fresh.greetings().customer_vectors.contains_key("t1"));
+    assert_same_greetings(&e, &fresh, &["t0", "t1", "c0", "t2"]);
+}
