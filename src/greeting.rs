@@ -1774,7 +1774,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Registers a variant, replacing the one with the same id (its engagement is kept).
+    /// Registers a variant, replacing the one with the same id (its engagement is kept, and the
+    /// adjusted vectors of the customers who engaged with it are solved again with its new
+    /// vector).
     ///
     /// Errors: [`Error::Template`] for a template that does not parse (with the position),
     /// [`Error::UnknownProduct`] for a featured product not in the catalog, and
@@ -1800,10 +1802,20 @@ impl Engine {
         }
         let n = regs.len();
         let mut added = Vec::with_capacity(n);
+        // customers who engaged with a replaced variant: its vector may move
+        let mut engaged: Vec<String> = Vec::new();
         for r in regs {
             let id = r.variant.id.clone();
             match g.find(&id) {
-                Some(i) => g.variants[i] = r,
+                Some(i) => {
+                    g.variants[i] = r;
+                    engaged.extend(
+                        g.engagement
+                            .get(&id)
+                            .into_iter()
+                            .flat_map(|m| m.keys().cloned()),
+                    );
+                }
                 None => {
                     let pos = g.variants.partition_point(|x| x.variant.id < id);
                     g.variants.insert(pos, r);
@@ -1818,6 +1830,9 @@ impl Engine {
                 g.refresh_variant(i, f, history, &mut pop);
             }
         }
+        engaged.sort_unstable();
+        engaged.dedup();
+        g.refresh_customers(engaged, factors, history);
         Ok(n)
     }
 

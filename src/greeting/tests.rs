@@ -1114,3 +1114,40 @@ fn removing_a_variant_updates_the_adjusted_vectors_it_was_in() {
     assert!(!fresh.greetings().customer_vectors.contains_key("t1"));
     assert_same_greetings(&e, &fresh, &["t0", "t1", "c0", "t2"]);
 }
+
+/// Registering a variant again under its id keeps its engagement but can move its vector (here
+/// from the tea category to coffee): the adjusted vectors of the customers who engaged with it
+/// follow, as in an engine that had the new definition all along.
+#[test]
+fn replacing_a_variant_updates_the_adjusted_vectors_it_was_in() {
+    use Engagement::{Click, Impression};
+    let events: [Event; 10] = [
+        ("t0", "extra", Impression),
+        ("t0", "extra", Click),
+        ("t0", "extra", Click),
+        ("t1", "extra", Impression),
+        ("t1", "extra", Click),
+        ("t0", "tea-offer", Impression),
+        ("t0", "coffee-offer", Impression),
+        ("c0", "extra", Impression),
+        ("c0", "tea-offer", Click),
+        ("c1", "coffee-offer", Click),
+    ];
+    let variants = || vec![cat("coffee-offer", "coffee"), cat("tea-offer", "tea")];
+    let mut e = shop();
+    e.add_greeting_variants(variants()).unwrap();
+    e.add_greeting_variant(Variant {
+        category: Some("tea".into()),
+        ..cat("extra", "coffee")
+    })
+    .unwrap();
+    replay(&mut e, &events);
+    e.add_greeting_variant(cat("extra", "coffee")).unwrap();
+    assert_eq!(e.greetings().engagement("extra", "t0").clicks, 2);
+
+    let mut fresh = shop();
+    fresh.add_greeting_variants(variants()).unwrap();
+    fresh.add_greeting_variant(cat("extra", "coffee")).unwrap();
+    replay(&mut fresh, &events);
+    assert_same_greetings(&e, &fresh, &["t0", "t1", "c0", "c1", "t2"]);
+}
