@@ -69,7 +69,9 @@
 //! [`Engine::observe`] folds a new purchase in, it catches up at the customer's next engagement
 //! or at [`Engine::refresh_greetings`]. The variants' sums follow such a fold-in at once (the
 //! customer's term moves to the new vector, O(factors²) per variant they engaged with), so the
-//! next event's solve equals one from scratch.
+//! next event's solve equals one from scratch. Removing or replacing a variant solves again the
+//! adjusted vectors of the customers who engaged with it; changing a learning setting
+//! ([`Engine::set_greeting_config`]) solves again every learned and adjusted vector.
 //!
 //! # Rendering
 //!
@@ -524,6 +526,18 @@ impl GreetingConfig {
             return bad("length limits must be at least 20 characters");
         }
         Ok(())
+    }
+
+    /// The settings the learned vectors depend on (thresholds, `α`, `w`, `λ`, `μ`).
+    fn learning(&self) -> (u32, u32, f32, f32, f32, f32) {
+        (
+            self.learn_min_impressions,
+            self.learn_min_clicks,
+            self.click_alpha,
+            self.conversion_weight,
+            self.engagement_regularization,
+            self.customer_anchor,
+        )
     }
 
     fn limit(&self, channel: Channel) -> Option<usize> {
@@ -1768,9 +1782,42 @@ impl Engine {
     }
 
     /// Replaces the greeting settings after checking them.
+    ///
+    /// When a learning setting changes (thresholds, confidences, ridge `λ` or anchor `μ`), the
+    /// variant vectors of the current model and the engagement-adjusted customer vectors are
+    /// solved again under the new settings (O(variants × engaged customers × factors²), as
+    /// in [`Engine::refresh_greetings`]), so that greetings and the next events' solves are
+    /// those of an engine that had these settings all along.
     pub fn set_greeting_config(&mut self, config: GreetingConfig) -> Result<()> {
         config.validate()?;
-        self.greeting_parts().0.config = config;
+        let (g, history, factors) = self.greeting_parts();
+        let (old, new) = (g.config.learning(), config.learning());
+        g.config = config;
+        if old == new {
+            return Ok(());
+        }
+        // the sums hold confidences of the old settings: rebuilt from the counts
+        for r in &mut g.variants {
+            r.acc = None;
+        }
+        if let Some(f) = factors {
+            let st = f.fingerprint();
+            let mut pop = None;
+            for i in 0..g.variants.len() {
+                // vectors of an older model are solved inside `greet`, with the settings in force
+                if g.variants[i].stamp == st {
+                    g.refresh_variant(i, f, history, &mut pop);
+                }
+            }
+        }
+        let mut customers: Vec<String> = g
+            .engagement
+            .values()
+            .flat_map(|m| m.keys().cloned())
+            .collect();
+        customers.sort_unstable();
+        customers.dedup();
+        g.refresh_customers(customers, factors, history);
         Ok(())
     }
 

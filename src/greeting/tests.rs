@@ -1037,9 +1037,9 @@ fn replay(e: &mut Engine, events: &[Event]) {
 }
 
 /// `a` and `b` hold the same engagement-adjusted vectors for `customers` and greet them alike
-/// (variant, text and scores, runners-up included), to a tight tolerance.
-fn assert_same_greetings(a: &Engine, b: &Engine, customers: &[&str]) {
-    let close = |x: f32, y: f32| (x - y).abs() <= 1e-5 * (1.0 + y.abs());
+/// (variant, text and scores, runners-up included), to the relative tolerance `tol`.
+fn assert_same_greetings(a: &Engine, b: &Engine, customers: &[&str], tol: f32) {
+    let close = |x: f32, y: f32| (x - y).abs() <= tol * (1.0 + y.abs());
     assert_eq!(
         a.trained_factors().unwrap().fingerprint(),
         b.trained_factors().unwrap().fingerprint()
@@ -1112,7 +1112,7 @@ fn removing_a_variant_updates_the_adjusted_vectors_it_was_in() {
     fresh.add_greeting_variants(variants()).unwrap();
     replay(&mut fresh, &others);
     assert!(!fresh.greetings().customer_vectors.contains_key("t1"));
-    assert_same_greetings(&e, &fresh, &["t0", "t1", "c0", "t2"]);
+    assert_same_greetings(&e, &fresh, &["t0", "t1", "c0", "t2"], 1e-5);
 }
 
 /// Registering a variant again under its id keeps its engagement but can move its vector (here
@@ -1149,5 +1149,81 @@ fn replacing_a_variant_updates_the_adjusted_vectors_it_was_in() {
     fresh.add_greeting_variants(variants()).unwrap();
     fresh.add_greeting_variant(cat("extra", "coffee")).unwrap();
     replay(&mut fresh, &events);
-    assert_same_greetings(&e, &fresh, &["t0", "t1", "c0", "c1", "t2"]);
+    assert_same_greetings(&e, &fresh, &["t0", "t1", "c0", "c1", "t2"], 1e-5);
+}
+
+/// Changing the learning settings (thresholds, confidences, ridge and anchor) after engagement
+/// was recorded greets as an engine that had the new settings all along: variant vectors,
+/// the adjusted vector of the customer who engaged last, and the sums the next event's solve
+/// starts from.
+#[test]
+fn changing_learning_settings_matches_an_engine_that_had_them_all_along() {
+    use Engagement::{Click, Conversion, Impression};
+    let mut events: Vec<Event> = Vec::new();
+    for c in ["t0", "t1", "t2", "t3"] {
+        events.extend([
+            (c, "coffee-offer", Impression),
+            (c, "coffee-offer", Impression),
+            (c, "coffee-offer", Click),
+        ]);
+    }
+    events.extend([("c0", "tea-offer", Impression), ("t3", "tea-offer", Click)]);
+    let settings = GreetingConfig {
+        learn_min_impressions: 6,
+        learn_min_clicks: 3,
+        click_alpha: 5.0,
+        conversion_weight: 2.0,
+        engagement_regularization: 0.5,
+        customer_anchor: 0.25,
+        ..GreetingConfig::default()
+    };
+    // the engine from scratch updates its learned vector event by event, this one solves it
+    // at once: they agree up to rounding
+    const TOL: f32 = 1e-4;
+    let variants = || vec![cat("coffee-offer", "coffee"), cat("tea-offer", "tea")];
+    let mut e = shop();
+    e.add_greeting_variants(variants()).unwrap();
+    replay(&mut e, &events);
+    assert_eq!(
+        e.greetings().vector_source("coffee-offer"),
+        Some(VectorSource::Category)
+    );
+    e.set_greeting_config(settings.clone()).unwrap();
+
+    let mut fresh = shop();
+    fresh.set_greeting_config(settings).unwrap();
+    fresh.add_greeting_variants(variants()).unwrap();
+    replay(&mut fresh, &events);
+    let same_variants = |a: &Engine, b: &Engine| {
+        for id in ["coffee-offer", "tea-offer"] {
+            let (ga, gb) = (a.greetings(), b.greetings());
+            assert_eq!(ga.vector_source(id), gb.vector_source(id), "{id}");
+            let (x, y) = (
+                &ga.variants[ga.find(id).unwrap()].vector,
+                &gb.variants[gb.find(id).unwrap()].vector,
+            );
+            assert!(
+                x.iter()
+                    .zip(y)
+                    .all(|(p, q)| (p - q).abs() <= TOL * (1.0 + q.abs())),
+                "{id}: {x:?}, from scratch {y:?}"
+            );
+        }
+    };
+    assert!(matches!(
+        fresh.greetings().vector_source("coffee-offer"),
+        Some(VectorSource::Learned { .. })
+    ));
+    same_variants(&e, &fresh);
+    assert_same_greetings(&e, &fresh, &["t3", "c0", "t5", "c5"], TOL);
+
+    // the next events start from the sums of the new settings
+    for event in [Conversion, Click, Impression] {
+        e.record_engagement("t3", "coffee-offer", event).unwrap();
+        fresh
+            .record_engagement("t3", "coffee-offer", event)
+            .unwrap();
+    }
+    same_variants(&e, &fresh);
+    assert_same_greetings(&e, &fresh, &["t3", "c0", "t5", "c5"], TOL);
 }
