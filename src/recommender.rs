@@ -229,7 +229,8 @@ impl Recommender {
             Some(c) => {
                 let mut seen = Bitset::with_len(self.popularity.len());
                 for &i in c {
-                    if !seen.contains(i) {
+                    // range first: an index past the model must not grow the repeat set
+                    if (i as usize) < self.popularity.len() && !seen.contains(i) {
                         seen.insert(i);
                         offer(i);
                     }
