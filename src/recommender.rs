@@ -187,17 +187,19 @@ impl Recommender {
         self.finish(scored, owned, k)
     }
 
-    /// The filter's exclusions plus the customer's products, unless repurchase is allowed or
-    /// the customer has none (`None`: the filter's own exclusions apply).
+    /// The filter's exclusions plus the customer's products the model has, unless repurchase is
+    /// allowed or the customer has none (`None`: the filter's own exclusions apply).
     pub(crate) fn exclusions(&self, owned: &[u32], filter: &Filter<'_>) -> Option<Bitset> {
         if filter.allow_seen || owned.is_empty() {
             return None;
         }
+        let n = self.factors.item_count();
         let mut b = filter
             .exclude
             .cloned()
-            .unwrap_or_else(|| Bitset::with_len(self.factors.item_count()));
-        for &i in owned {
+            .unwrap_or_else(|| Bitset::with_len(n));
+        // products past the model are never scored: excluding them would only grow the set
+        for &i in owned.iter().filter(|&&i| (i as usize) < n) {
             b.insert(i);
         }
         Some(b)

@@ -80,3 +80,17 @@ fn popular_skips_out_of_range_candidates_without_a_large_allocation() {
     assert_eq!(items, [2, 0]);
     assert!(largest < 1 << 16, "popular allocated {largest} bytes");
 }
+
+#[test]
+fn owned_products_past_the_model_are_not_added_to_the_exclusions() {
+    let rec = three_products();
+    // a fresh vector owning product 1 and one the model does not have
+    let vector = rec.factors().user(0).to_vec();
+    let owned = [u32::MAX - 1, 1];
+    let (top, largest) =
+        largest_allocation(|| rec.top_k_for(&vector, &owned, 5, &Filter::default()));
+    let mut items: Vec<u32> = top.iter().map(|s| s.item).collect();
+    items.sort_unstable();
+    assert_eq!(items, [0, 2]);
+    assert!(largest < 1 << 16, "top_k_for allocated {largest} bytes");
+}
