@@ -116,13 +116,21 @@ impl Recommender {
         }
     }
 
-    /// Replaces the popularity scores used by the fallback (one per product).
+    /// Replaces the popularity scores used by the fallback (one per product, finite: a NaN
+    /// product would silently drop out of every fallback list). [`Error::InvalidArgument`]
+    /// otherwise; nothing changes then.
     pub fn set_popularity(&mut self, popularity: Vec<f32>) -> Result<()> {
         if popularity.len() != self.factors.item_count() {
             return Err(Error::InvalidArgument(format!(
                 "{} popularity scores for {} products",
                 popularity.len(),
                 self.factors.item_count()
+            )));
+        }
+        if let Some(i) = popularity.iter().position(|p| !p.is_finite()) {
+            return Err(Error::InvalidArgument(format!(
+                "popularity of product {i} is {}, not a finite number",
+                popularity[i]
             )));
         }
         self.popularity = popularity;
@@ -333,6 +341,41 @@ mod tests {
     use crate::interactions::Triple;
     use rand::rngs::SmallRng;
     use rand::{RngExt, SeedableRng};
+
+    #[test]
+    fn popularity_must_be_finite() {
+        let t = [(0, 0), (1, 1), (2, 1)].map(|(user, item)| Triple {
+            user,
+            item,
+            weight: 1.0,
+        });
+        let m = Interactions::from_triples(3, 2, &t).unwrap();
+        let cfg = AlsConfig {
+            factors: 2,
+            iterations: 1,
+            threads: 1,
+            ..Default::default()
+        };
+        let mut rec = Recommender::train(&m, &cfg).unwrap();
+        let items = |r: &Recommender| -> Vec<u32> {
+            r.popular(2, &[], &Filter::default())
+                .iter()
+                .map(|s| s.item)
+                .collect()
+        };
+        assert_eq!(items(&rec), [1, 0], "buyers per product by default");
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let e = rec.set_popularity(vec![5.0, bad]).unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidArgument(ref m) if m.starts_with("popularity of product 1 is")),
+                "{e}"
+            );
+            assert_eq!(items(&rec), [1, 0], "nothing changed");
+        }
+        assert!(rec.set_popularity(vec![1.0]).is_err());
+        rec.set_popularity(vec![5.0, -1.0]).unwrap();
+        assert_eq!(items(&rec), [0, 1]);
+    }
 
     #[test]
     fn batch_matches_one_by_one_on_a_catalog_large_enough_for_the_int8_scan() {
