@@ -1246,6 +1246,18 @@ impl Greetings {
         }
     }
 
+    /// Every customer with engagement counts, sorted (a fixed order for the solves).
+    fn engaged_customers(&self) -> Vec<String> {
+        let mut customers: Vec<String> = self
+            .engagement
+            .values()
+            .flat_map(|m| m.keys().cloned())
+            .collect();
+        customers.sort_unstable();
+        customers.dedup();
+        customers
+    }
+
     /// [`Greetings::refresh_customer`] for each of `customers`, whose engagement changed other
     /// than by an event (a variant removed or replaced). Without a model their adjusted
     /// vectors, all of an older model, are dropped.
@@ -1810,13 +1822,7 @@ impl Engine {
                 }
             }
         }
-        let mut customers: Vec<String> = g
-            .engagement
-            .values()
-            .flat_map(|m| m.keys().cloned())
-            .collect();
-        customers.sort_unstable();
-        customers.dedup();
+        let customers = g.engaged_customers();
         g.refresh_customers(customers, factors, history);
         Ok(())
     }
@@ -1951,13 +1957,7 @@ impl Engine {
                 g.variants[i].stamp = 0; // re-derive: the catalog or popularity may have changed
                 g.refresh_variant(i, f, history, &mut pop);
             }
-            let mut customers: Vec<String> = g
-                .engagement
-                .values()
-                .flat_map(|m| m.keys().cloned())
-                .collect();
-            customers.sort_unstable();
-            customers.dedup();
+            let customers = g.engaged_customers();
             g.customer_vectors.clear();
             for c in customers {
                 g.refresh_customer(&c, f, history);
