@@ -457,16 +457,22 @@ impl Engine {
         let (items, weights) = self.owned(c, n);
         let model = self.model.as_mut().ok_or(Error::NotTrained)?;
         let v = model.recommender.factors().fold_in(&items, &weights)?;
-        let old = model.recommender.factors().user(c as usize).to_vec();
-        model.recommender.factors_mut().set_user(c as usize, &v)?;
-        // the greeting engagement sums hold the customer's vector: move them to the new one
         let customer = self.history.customers().name(c);
-        self.greetings.customer_vector_changed(
-            customer,
-            &old,
-            model.recommender.factors(),
-            &self.history,
-        );
+        // the greeting engagement sums hold an engaged customer's vector: move them to the new
+        // one (nothing to move, and no copy to make, for everyone else)
+        let old = self
+            .greetings
+            .has_engaged(customer)
+            .then(|| model.recommender.factors().user(c as usize).to_vec());
+        model.recommender.factors_mut().set_user(c as usize, &v)?;
+        if let Some(old) = old {
+            self.greetings.customer_vector_changed(
+                customer,
+                &old,
+                model.recommender.factors(),
+                &self.history,
+            );
+        }
         Ok(())
     }
 

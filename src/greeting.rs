@@ -1133,7 +1133,13 @@ fn user_vector<'f>(
 ) -> Option<&'f [f32]> {
     let u = history.customers().get(customer)?;
     let x = factors.user(u as usize);
-    (x.len() == factors.dim() && x.iter().any(|&v| v != 0.0)).then_some(x)
+    usable(x, factors.dim()).then_some(x)
+}
+
+/// Whether `x` can stand for a customer: the model's length and not all zero (a row that
+/// training never reached, or a customer without purchases).
+fn usable(x: &[f32], dim: usize) -> bool {
+    x.len() == dim && x.iter().any(|&v| v != 0.0)
 }
 
 impl Greetings {
@@ -1258,6 +1264,12 @@ impl Greetings {
         customers
     }
 
+    /// Whether `customer` has engagement counts with any variant (only then do the running
+    /// sums hold their vector).
+    pub(crate) fn has_engaged(&self, customer: &str) -> bool {
+        self.engagement.values().any(|m| m.contains_key(customer))
+    }
+
     /// [`Greetings::refresh_customer`] for each of `customers`, whose engagement changed other
     /// than by an event (a variant removed or replaced). Without a model their adjusted
     /// vectors, all of an older model, are dropped.
@@ -1288,9 +1300,7 @@ impl Greetings {
         factors: &crate::als::Factors,
         history: &History,
     ) {
-        let f = factors.dim();
-        let usable = |x: &[f32]| x.len() == f && x.iter().any(|&v| v != 0.0);
-        let old = Some(old).filter(|x| usable(x));
+        let old = Some(old).filter(|x| usable(x, factors.dim()));
         let new = user_vector(factors, history, customer);
         if old == new {
             return;
