@@ -199,7 +199,8 @@ impl Blend {
 
     /// The best `k` of `pool` (factor scores of products the query may return) after blending
     /// in the similarity of each to `owned`. Scores become the blended values, comparable
-    /// within one list only; ties go to the lower index.
+    /// within one list only; ties go to the lower index. A product repeated in `pool` counts
+    /// once, at its first entry.
     pub fn rerank(
         &self,
         mut pool: Vec<Scored>,
@@ -207,11 +208,15 @@ impl Blend {
         table: &Neighbours,
         k: usize,
     ) -> Vec<Scored> {
+        let mut slot: HashMap<u32, usize> = HashMap::with_capacity(pool.len());
+        pool.retain(|s| {
+            let next = slot.len();
+            *slot.entry(s.item).or_insert(next) == next
+        });
         if pool.is_empty() || !self.applies(owned) {
             pool.truncate(k);
             return pool;
         }
-        let slot: HashMap<u32, usize> = pool.iter().enumerate().map(|(i, s)| (s.item, i)).collect();
         let mut near = vec![0f64; pool.len()];
         for &j in owned {
             let (items, sims) = table.of(j);
@@ -379,6 +384,14 @@ mod tests {
         assert!((out[1].score as f64 - want[1]).abs() < 1e-5, "{:?}", out);
         // cut to k
         assert_eq!(half.rerank(pool.clone(), &[9], &table, 1).len(), 1);
+        // a repeated pool entry counts once, at its first score: the same list as without it
+        let repeated = vec![s(0, 1.0), s(1, 0.9), s(0, 0.85), s(2, 0.8)];
+        assert_eq!(half.rerank(repeated.clone(), &[9], &table, 4), out);
+        // also when the blend does not apply (no owned products)
+        assert_eq!(
+            half.rerank(repeated, &[], &table, 4),
+            vec![s(0, 1.0), s(1, 0.9), s(2, 0.8)]
+        );
         // all weight on the neighbours: 2 first, then 0 and 1 tied at −0.7071 by index
         let all = Blend {
             weight: 1.0,
