@@ -170,7 +170,9 @@ impl Recommender {
 
     /// Whether the model has a non-empty vector and history for customer row `user`.
     pub fn knows(&self, user: usize) -> bool {
-        user < self.factors.user_count() && !self.seen.row(user).0.is_empty()
+        user < self.factors.user_count()
+            && !self.seen.row(user).0.is_empty()
+            && self.factors.user(user).iter().any(|&v| v != 0.0)
     }
 
     /// Best `k` products for an arbitrary customer vector (e.g. a fresh fold-in), excluding the
@@ -341,6 +343,36 @@ mod tests {
     use crate::interactions::Triple;
     use rand::rngs::SmallRng;
     use rand::{RngExt, SeedableRng};
+
+    #[test]
+    fn a_customer_with_an_all_zero_vector_gets_the_popular_products() {
+        let t = [(0, 0), (1, 1), (2, 1), (2, 2)].map(|(user, item)| Triple {
+            user,
+            item,
+            weight: 1.0,
+        });
+        let m = Interactions::from_triples(3, 3, &t).unwrap();
+        let cfg = AlsConfig {
+            factors: 2,
+            iterations: 2,
+            threads: 1,
+            ..Default::default()
+        };
+        let mut rec = Recommender::train(&m, &cfg).unwrap();
+        assert!(rec.knows(0));
+        rec.factors_mut().set_user(0, &[0.0, 0.0]).unwrap();
+        // a zero vector scores every product 0: no ranking to give, so no personal answer
+        assert!(!rec.knows(0));
+        assert_eq!(rec.recommend(0, 2, &Filter::default()), None);
+        let batch = rec.recommend_batch(&[Some(0), Some(2)], 2);
+        assert!(batch[0].1, "flagged as the fallback");
+        // buyers per product: 1 has two, 2 one; 0 is owned
+        assert_eq!(
+            batch[0].0.iter().map(|s| s.item).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert!(!batch[1].1);
+    }
 
     #[test]
     fn popularity_must_be_finite() {
