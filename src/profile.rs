@@ -302,7 +302,9 @@ impl Profiles {
         let spend: Vec<(f64, f64)> = bases
             .iter()
             .filter_map(|b| b.summary.map(|s| (s.frequency, b.repeat_value)))
-            .filter(|&(x, m)| x > 0.0 && m > 0.0)
+            // spend that overflowed to infinity says nothing about the others' spend: leave
+            // that customer out of the fit rather than fail it for everyone
+            .filter(|&(x, m)| x > 0.0 && m > 0.0 && m.is_finite())
             .collect();
         let gamma_gamma = (spend.len() >= MIN_FIT_REPEAT_CUSTOMERS)
             .then(|| GammaGamma::fit(&spend).ok())
@@ -972,6 +974,28 @@ mod tests {
         assert!(free.expected_value_12m < cheap.expected_value_12m);
         let mean = gg.population_mean().unwrap();
         assert!(free.expected_value_12m < free.expected_orders_12m * mean);
+    }
+
+    #[test]
+    fn one_overflowing_spend_leaves_the_others_spend_model_in_place() {
+        let base = Profiles::compute(&synthetic_base(), Timestamp(400 * DAY)).unwrap();
+        let want = base.gamma_gamma.expect("Gamma-Gamma fitted");
+        let mut h = synthetic_base();
+        // days of two 1e308 lines: every line is finite, each day's spend is not
+        for (k, d) in [0, 20, 40].into_iter().enumerate() {
+            for product in ["p", "q"] {
+                buy(&mut h, "huge", &format!("o{k}"), product, d, 1.0, 1e308);
+            }
+        }
+        let p = Profiles::compute(&h, Timestamp(400 * DAY)).unwrap();
+        let huge = by_id(&h, &p, "huge");
+        assert_eq!(huge.total_spend, f64::INFINITY);
+        // fitted on everyone else's spend, exactly as without that customer
+        assert_eq!(p.gamma_gamma, Some(want));
+        assert_eq!(huge.expected_value_12m, f64::INFINITY);
+        let others = p.iter().filter(|q| q.id != "huge");
+        assert!(others.clone().count() > 50);
+        assert!(others.clone().all(|q| q.expected_value_12m.is_finite()));
     }
 
     #[test]
