@@ -1777,7 +1777,8 @@ const char *rapport_feedback_report_retention_period(const struct rapport_feedba
                                                      size_t i);
 
 /**
- * First second of the period of retention row `i` (Unix seconds, UTC); 0 when out of range.
+ * First second of the period of retention row `i` (Unix seconds, UTC); `INT64_MIN` when
+ * out of range (or `report` is NULL), which no period starts at (0 is 1970-01-01).
  *
  * # Safety
  * `report` is NULL or live.

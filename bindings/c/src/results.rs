@@ -1344,7 +1344,8 @@ pub unsafe extern "C" fn rapport_feedback_report_retention_period(
     })
 }
 
-/// First second of the period of retention row `i` (Unix seconds, UTC); 0 when out of range.
+/// First second of the period of retention row `i` (Unix seconds, UTC); `INT64_MIN` when
+/// out of range (or `report` is NULL), which no period starts at (0 is 1970-01-01).
 ///
 /// # Safety
 /// `report` is NULL or live.
@@ -1353,9 +1354,9 @@ pub unsafe extern "C" fn rapport_feedback_report_retention_start(
     report: *const rapport_feedback_report,
     i: usize,
 ) -> i64 {
-    boundary_value(0, || {
+    boundary_value(i64::MIN, || {
         // SAFETY: NULL or live by the caller's contract.
-        unsafe { rapport_feedback_report::row(report, i) }.map_or(0, |p| p.start)
+        unsafe { rapport_feedback_report::row(report, i) }.map_or(i64::MIN, |p| p.start)
     })
 }
 

@@ -163,7 +163,7 @@ static void test_free_null_is_noop(void) {
     CHECK(rapport_feedback_report_ces_responses(NULL) == 0);
     CHECK(rapport_feedback_report_retention_len(NULL) == 0);
     CHECK(rapport_feedback_report_retention_period(NULL, 0) == NULL);
-    CHECK(rapport_feedback_report_retention_start(NULL, 0) == 0);
+    CHECK(rapport_feedback_report_retention_start(NULL, 0) == INT64_MIN);
     CHECK(rapport_feedback_report_retention_active(NULL, 0) == 0);
     CHECK(rapport_feedback_report_retention_retained(NULL, 0) == 0);
     CHECK(isnan(rapport_feedback_report_retention_rate(NULL, 0)));
@@ -1421,7 +1421,7 @@ static void test_feedback_report(void) {
     check_row(r, 2, "2024-03", MAR1, 2, 0, 0.0);
     /* out of range */
     CHECK(rapport_feedback_report_retention_period(r, 3) == NULL);
-    CHECK(rapport_feedback_report_retention_start(r, 3) == 0);
+    CHECK(rapport_feedback_report_retention_start(r, 3) == INT64_MIN);
     CHECK(rapport_feedback_report_retention_active(r, 3) == 0);
     CHECK(rapport_feedback_report_retention_retained(r, 3) == 0);
     CHECK(isnan(rapport_feedback_report_retention_rate(r, 3)));
