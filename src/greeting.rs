@@ -83,8 +83,10 @@
 //! no category). Without a trained model, or for unknown customers, only featured products
 //! give `{product}` a value. Values and the final text
 //! have control characters replaced by spaces and runs of white space collapsed. SMS text is cut
-//! on a word boundary to [`GreetingConfig::sms_max_chars`] (160) characters and app text to
-//! [`GreetingConfig::app_max_chars`], ending in `…`; web and e-mail text is HTML-escaped
+//! on a word boundary to [`GreetingConfig::sms_max_chars`] (160) characters, ending in `...`
+//! (the one-character `…` is outside the GSM 7-bit alphabet and would send the whole message
+//! as UCS-2, 70 characters a part), and app text to [`GreetingConfig::app_max_chars`], ending
+//! in `…`; web and e-mail text is HTML-escaped
 //! (`& < > " '`); SMS, app and in-store text is plain.
 //!
 //! # Service recovery
@@ -1427,13 +1429,16 @@ fn clean(s: &str) -> String {
     out
 }
 
-/// Cuts to `max` characters on a word boundary, ending in `…`.
-fn cut(s: &str, max: usize) -> String {
+/// Cuts to `max` characters on a word boundary, ending in `ellipsis` (`max` counts it).
+fn cut(s: &str, max: usize, ellipsis: &str) -> String {
     if s.chars().count() <= max {
         return s.to_owned();
     }
     let mut chars = s.chars();
-    let head: String = chars.by_ref().take(max - 1).collect();
+    let head: String = chars
+        .by_ref()
+        .take(max.saturating_sub(ellipsis.chars().count()))
+        .collect();
     // a head followed by white space already ends on a word boundary: keep its last word
     let ends_a_word = chars.next().is_some_and(char::is_whitespace);
     let body = match head.rfind(' ') {
@@ -1442,7 +1447,7 @@ fn cut(s: &str, max: usize) -> String {
         _ => head.as_str(),
     };
     let body = body.trim_end_matches([' ', ',', ';', ':', '-', '—']);
-    format!("{body}…")
+    format!("{body}{ellipsis}")
 }
 
 fn escape_html(s: &str) -> String {
@@ -1464,7 +1469,9 @@ fn escape_html(s: &str) -> String {
 fn finish(text: &str, channel: Channel, cfg: &GreetingConfig) -> String {
     let t = clean(text);
     let t = match cfg.limit(channel) {
-        Some(n) => cut(&t, n),
+        // SMS keeps to the GSM 7-bit alphabet: three full stops, not `…`
+        Some(n) if channel == Channel::Sms => cut(&t, n, "..."),
+        Some(n) => cut(&t, n, "…"),
         None => t,
     };
     match channel {

@@ -302,7 +302,9 @@ fn escaping_control_characters_and_sms_length() {
     let sms = e.greet("t1", Channel::Sms, t(131)).unwrap();
     assert_eq!(sms.variant, "long");
     assert!(sms.text.chars().count() <= 160, "{}", sms.text.len());
-    assert!(sms.text.ends_with("word…"), "{}", sms.text);
+    // three full stops, so an ASCII greeting stays in the GSM 7-bit alphabet
+    assert!(sms.text.ends_with("word..."), "{}", sms.text);
+    assert!(sms.text.is_ascii(), "{}", sms.text);
     let store = e.greet("t1", Channel::InStore, t(131)).unwrap();
     assert!(store.text.ends_with("end"));
 }
@@ -676,9 +678,9 @@ fn rfm_conditions_need_the_cache() {
 #[test]
 fn cutting_and_cleaning_helpers() {
     assert_eq!(clean(" a\u{0}\u{7}b \n\t c "), "a b c");
-    assert_eq!(cut("short", 10), "short");
-    assert_eq!(cut("aaaa bbbb cccc", 10), "aaaa bbbb…");
-    assert_eq!(cut("abcdefghijklmnop", 10), "abcdefghi…");
+    assert_eq!(cut("short", 10, "…"), "short");
+    assert_eq!(cut("aaaa bbbb cccc", 10, "…"), "aaaa bbbb…");
+    assert_eq!(cut("abcdefghijklmnop", 10, "…"), "abcdefghi…");
     assert_eq!(
         escape_html("<a href=\"x\">&'"),
         "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
@@ -979,21 +981,32 @@ fn engagement_sums_follow_a_customer_vector_changed_by_observe() {
 /// The cut keeps the last word that fits when the limit falls right after it.
 #[test]
 fn cut_keeps_a_whole_word_that_ends_at_the_limit() {
-    assert_eq!(cut("aaaaaa bbb cccc", 11), "aaaaaa bbb…");
-    assert_eq!(cut("aaaaaa bbb, cccc", 12), "aaaaaa bbb…");
+    assert_eq!(cut("aaaaaa bbb cccc", 11, "…"), "aaaaaa bbb…");
+    assert_eq!(cut("aaaaaa bbb, cccc", 12, "…"), "aaaaaa bbb…");
     // a word running past the limit is still dropped
-    assert_eq!(cut("aaaaaa bbbb cccc", 11), "aaaaaa…");
+    assert_eq!(cut("aaaaaa bbbb cccc", 11, "…"), "aaaaaa…");
     // multi-byte text at the limit
-    assert_eq!(cut("éééééé ééé ééé", 11), "éééééé ééé…");
-    // through an SMS greeting: 159 characters of words, then a space and one more word
+    assert_eq!(cut("éééééé ééé ééé", 11, "…"), "éééééé ééé…");
+    // a longer ending: the limit counts it
+    assert_eq!(cut("aaaaaa bbb cccc", 13, "..."), "aaaaaa bbb...");
+    assert_eq!(cut("aaaaaa bbb cccc", 12, "..."), "aaaaaa...");
+    // through an SMS greeting: 157 characters of words, then a space and one more word; the
+    // SMS ends in three full stops, inside the GSM 7-bit alphabet
     let mut e = shop();
-    let head = "word ".repeat(31) + "abcd";
-    assert_eq!(head.chars().count(), 159);
+    let head = "word ".repeat(30) + "abcdefg";
+    assert_eq!(head.chars().count(), 157);
     let text = format!("{head} tail");
     e.add_greeting_variant(v("long", &text)).unwrap();
     let sms = e.greet("t1", Channel::Sms, t(131)).unwrap();
-    assert_eq!(sms.text, format!("{head}…"));
+    assert_eq!(sms.text, format!("{head}..."));
     assert_eq!(sms.text.chars().count(), 160);
+    // the app's limit is 178 and its text ends in `…`
+    let head = "word ".repeat(35) + "ab";
+    assert_eq!(head.chars().count(), 177);
+    e.add_greeting_variant(v("long", &format!("{head} tail")))
+        .unwrap();
+    let app = e.greet("t1", Channel::App, t(131)).unwrap();
+    assert_eq!(app.text, format!("{head}…"));
 }
 
 /// `{top_category}` weighs each (category, order) pair at its latest time, as

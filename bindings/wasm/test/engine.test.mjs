@@ -287,6 +287,8 @@ test("greeting settings: shop name, length limits, runners-up", () => {
   assert.ok(web.runnersUp.length <= 1);
   const sms = e.greet(CUSTOMER, "sms", sampleNow);
   assert.ok([...sms.text].length <= 40, sms.text);
+  // on a word boundary, ending in three full stops (GSM 7-bit), not "…"
+  assert.equal(sms.text, "Welcome back to Tea & Co, Ada! We...");
   // an explicit undefined is an omitted field: the shop name stays, like every other setting
   e.setGreetingSettings({ shopName: undefined, runnersUp: undefined, smsMaxChars: 60 });
   assert.equal(e.greetingSettings().shopName, "Tea & Co");
