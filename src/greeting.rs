@@ -44,7 +44,9 @@
 //! * **Audience prior** (documented constants): [`PRIOR_PER_CONDITION`] for each audience
 //!   condition the variant states (the customer meets them all, or it would not be eligible),
 //!   [`PRIOR_CHANNEL`] when it lists channels, [`PRIOR_HOURS`] when it has an hour window,
-//!   [`PRIOR_LOCALE`] when its locale matches the customer's exactly (region included), and the
+//!   [`PRIOR_LOCALE`] when it states a locale equal to the customer's (region included; a
+//!   customer without a locale has [`GreetingConfig::default_locale`]; like the other priors
+//!   this rewards what the variant states, so a variant without a locale gets none), and the
 //!   kind's bonus ([`GreetingKind::prior`]): proactive messages win over generic hellos when they
 //!   apply.
 //! * Ties are broken by variant id (ascending). Everything is deterministic.
@@ -146,7 +148,8 @@ pub const PRIOR_PER_CONDITION: f32 = 0.1;
 pub const PRIOR_CHANNEL: f32 = 0.05;
 /// Prior added when a variant has an hour window.
 pub const PRIOR_HOURS: f32 = 0.05;
-/// Prior added when a variant's locale equals the customer's, region included.
+/// Prior added when a variant states a locale equal to the customer's, region included (a
+/// variant without a locale states none).
 pub const PRIOR_LOCALE: f32 = 0.02;
 /// A replenishment reminder stops after this many usual intervals (interest has lapsed).
 pub const REPLENISH_MAX_FACTOR: f64 = 3.0;

@@ -1240,3 +1240,44 @@ fn changing_learning_settings_matches_an_engine_that_had_them_all_along() {
     same_variants(&e, &fresh);
     assert_same_greetings(&e, &fresh, &["t3", "c0", "t5", "c5"], TOL);
 }
+
+/// The locale prior rewards a variant that states the customer's locale; a variant without a
+/// locale states none, even where the default locale is the customer's.
+#[test]
+fn the_locale_prior_goes_to_a_variant_that_states_the_customers_locale() {
+    let mut e = shop();
+    e.add_greeting_variants_json(
+        r#"[
+        {"id": "a-plain", "template": "Hello {first_name}!"},
+        {"id": "b-en", "locale": "en", "template": "Hello {first_name}!"},
+        {"id": "c-en-gb", "locale": "en-GB", "template": "Hello {first_name}!"}
+    ]"#,
+    )
+    .unwrap();
+    // t3 has no locale: the default `en`, which `b-en` states; `c-en-gb` is English too
+    let g = e.greet("t3", Channel::Web, t(131)).unwrap();
+    assert_eq!(g.variant, "b-en", "{g:?}");
+    let others: Vec<(&str, f32)> = g
+        .runners_up
+        .iter()
+        .map(|r| (r.variant.as_str(), r.score))
+        .collect();
+    assert_eq!(
+        others.iter().map(|o| o.0).collect::<Vec<_>>(),
+        ["a-plain", "c-en-gb"]
+    );
+    assert_eq!(g.score - others[0].1, PRIOR_LOCALE);
+    assert_eq!(others[0].1, others[1].1, "neither states `en`");
+    // a customer in en-GB: only the exact locale, region included, gets it
+    e.upsert_customer(CustomerInfo {
+        id: "t3".into(),
+        first_name: Some("Ann".into()),
+        locale: Some("en-GB".into()),
+        channel: None,
+    })
+    .unwrap();
+    let g = e.greet("t3", Channel::Web, t(131)).unwrap();
+    assert_eq!(g.variant, "c-en-gb", "{g:?}");
+    assert_eq!(g.text, "Hello Ann!");
+    assert_eq!(g.score - g.runners_up[0].score, PRIOR_LOCALE);
+}
