@@ -312,7 +312,7 @@ fn als(c: &mut Criterion) {
                 |b| b.iter(|| black_box(train(&m, &cfg).unwrap())),
             );
         }
-        // the default model (256 factors, 12 sweeps of 2 CG steps), as `recommend_csv` trains it
+        // the default model (256 factors, 10 sweeps of 2 CG steps), as `recommend_csv` trains it
         let cfg = AlsConfig {
             threads: 2,
             ..Default::default()
