@@ -1449,7 +1449,8 @@ fn cut(s: &str, max: usize, ellipsis: &str) -> String {
         Some(i) if head[..i].chars().count() >= max / 2 => &head[..i],
         _ => head.as_str(),
     };
-    let body = body.trim_end_matches([' ', ',', ';', ':', '-', '—']);
+    // punctuation before the ellipsis goes (a full stop too: no "them....")
+    let body = body.trim_end_matches([' ', ',', ';', ':', '-', '—', '.']);
     format!("{body}{ellipsis}")
 }
 

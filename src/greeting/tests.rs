@@ -987,6 +987,9 @@ fn cut_keeps_a_whole_word_that_ends_at_the_limit() {
     assert_eq!(cut("aaaaaa bbbb cccc", 11, "…"), "aaaaaa…");
     // multi-byte text at the limit
     assert_eq!(cut("éééééé ééé ééé", 11, "…"), "éééééé ééé…");
+    // a sentence's full stop gives way to the ellipsis
+    assert_eq!(cut("One. Two three", 9, "..."), "One...");
+    assert_eq!(cut("One. Two three", 7, "…"), "One…");
     // a longer ending: the limit counts it
     assert_eq!(cut("aaaaaa bbb cccc", 13, "..."), "aaaaaa bbb...");
     assert_eq!(cut("aaaaaa bbb cccc", 12, "..."), "aaaaaa...");

@@ -303,7 +303,7 @@ test("greeting settings: shop name, length limits, runners-up", () => {
   // SMS and app text (runners-up too) is cut on a word boundary to the channel's limit as set,
   // and runnersUp caps the alternatives
   e.setGreetingSettings({ smsMaxChars: 30, appMaxChars: 25, runnersUp: 2 });
-  assert.equal(e.greet(CUSTOMER, "sms", sampleNow).text, "Welcome back to our shop…");
+  assert.equal(e.greet(CUSTOMER, "sms", sampleNow).text, "Welcome back to our shop...");
   assert.equal(e.greet(CUSTOMER, "app", sampleNow).text, "Welcome back to our…");
   for (const [channel, limit] of [["sms", 30], ["app", 25]]) {
     const g = e.greet(CUSTOMER, channel, sampleNow);
@@ -318,10 +318,11 @@ test("greeting settings: shop name, length limits, runners-up", () => {
   e.setGreetingSettings({ smsMaxChars: 400 });
   const uncut = e.greet(CUSTOMER, "sms", sampleNow);
   assert.equal(uncut.variant, "long");
-  assert.ok([...uncut.text].length > 160 && !uncut.text.endsWith("…"), uncut.text);
+  assert.ok([...uncut.text].length > 160 && !uncut.text.endsWith("..."), uncut.text);
   e.setGreetingSettings({ smsMaxChars: 160 });
   const cut = e.greet(CUSTOMER, "sms", sampleNow).text;
-  assert.ok([...cut].length <= 160 && cut.endsWith("…"), cut);
+  assert.ok([...cut].length <= 160 && cut.endsWith(" them..."), cut);
+  assert.ok(!cut.endsWith("...."), "the sentence's full stop gives way to the ellipsis");
   e.free();
 });
 
