@@ -216,7 +216,7 @@ impl Recommender {
     }
 
     /// Best `k` products for trained customer row `user`, or `None` when the model has no
-    /// history for that row (use [`Recommender::popular`] then).
+    /// history or an all-zero vector for that row (use [`Recommender::popular`] then).
     pub fn recommend(&self, user: usize, k: usize, filter: &Filter<'_>) -> Option<Vec<Scored>> {
         if !self.knows(user) {
             return None;
