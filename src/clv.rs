@@ -410,6 +410,13 @@ impl GammaGamma {
                     "customer {i}: monetary value must be finite and positive, got {m}"
                 )));
             }
+            // the likelihood takes ln(x·m + v): a total spend past f64 leaves it infinite
+            // everywhere, and the search would return an arbitrary point
+            if !(x * m).is_finite() {
+                return Err(Error::InvalidArgument(format!(
+                    "customer {i}: total repeat spend {x} × {m} is not finite"
+                )));
+            }
             pairs.push((x, m));
         }
         if pairs.is_empty() {
@@ -435,7 +442,12 @@ impl GammaGamma {
             let val = -ll / n;
             if val.is_nan() { f64::INFINITY } else { val }
         };
-        let (theta, _) = nelder_mead(&mut objective, &[0.0; 3], 3000);
+        let (theta, best) = nelder_mead(&mut objective, &[0.0; 3], 3000);
+        if !best.is_finite() {
+            return Err(Error::InvalidArgument(
+                "Gamma-Gamma fit found no point of finite likelihood".into(),
+            ));
+        }
         let fit = GammaGamma {
             p: theta[0].exp(),
             q: theta[1].exp(),
@@ -970,6 +982,7 @@ mod tests {
             (-1.0, 2.0),
             (f64::NAN, 2.0),
             (1.5, 2.0),
+            (2.0, 1e308), // finite mean, infinite total
         ] {
             assert!(
                 matches!(

@@ -302,9 +302,10 @@ impl Profiles {
         let spend: Vec<(f64, f64)> = bases
             .iter()
             .filter_map(|b| b.summary.map(|s| (s.frequency, b.repeat_value)))
-            // spend that overflowed to infinity says nothing about the others' spend: leave
-            // that customer out of the fit rather than fail it for everyone
-            .filter(|&(x, m)| x > 0.0 && m > 0.0 && m.is_finite())
+            // spend that overflows (the mean, or the total the fit takes) says nothing about
+            // the others' spend: leave that customer out of the fit rather than fail it for
+            // everyone
+            .filter(|&(x, m)| x > 0.0 && m > 0.0 && (x * m).is_finite())
             .collect();
         let gamma_gamma = (spend.len() >= MIN_FIT_REPEAT_CUSTOMERS)
             .then(|| GammaGamma::fit(&spend).ok())
@@ -987,13 +988,18 @@ mod tests {
                 buy(&mut h, "huge", &format!("o{k}"), product, d, 1.0, 1e308);
             }
         }
+        // days of one 1e308 line: a finite mean repeat spend, an infinite total (2 × 1e308)
+        for (k, d) in [0, 20, 40].into_iter().enumerate() {
+            buy(&mut h, "big", &format!("o{k}"), "p", d, 1.0, 1e308);
+        }
         let p = Profiles::compute(&h, Timestamp(400 * DAY)).unwrap();
         let huge = by_id(&h, &p, "huge");
         assert_eq!(huge.total_spend, f64::INFINITY);
-        // fitted on everyone else's spend, exactly as without that customer
+        // fitted on everyone else's spend, exactly as without those two customers
         assert_eq!(p.gamma_gamma, Some(want));
         assert_eq!(huge.expected_value_12m, f64::INFINITY);
-        let others = p.iter().filter(|q| q.id != "huge");
+        assert_eq!(by_id(&h, &p, "big").orders, 3);
+        let others = p.iter().filter(|q| q.id != "huge" && q.id != "big");
         assert!(others.clone().count() > 50);
         assert!(others.clone().all(|q| q.expected_value_12m.is_finite()));
     }
