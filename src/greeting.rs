@@ -1432,16 +1432,18 @@ fn clean(s: &str) -> String {
     out
 }
 
-/// Cuts to `max` characters on a word boundary, ending in `ellipsis` (`max` counts it).
+/// Cuts to `max` characters on a word boundary, ending in `ellipsis` (`max` counts it; a
+/// limit with no room for the ellipsis gets the first `max` characters).
 fn cut(s: &str, max: usize, ellipsis: &str) -> String {
     if s.chars().count() <= max {
         return s.to_owned();
     }
+    let room = ellipsis.chars().count();
+    if max <= room {
+        return s.chars().take(max).collect();
+    }
     let mut chars = s.chars();
-    let head: String = chars
-        .by_ref()
-        .take(max.saturating_sub(ellipsis.chars().count()))
-        .collect();
+    let head: String = chars.by_ref().take(max - room).collect();
     // a head followed by white space already ends on a word boundary: keep its last word
     let ends_a_word = chars.next().is_some_and(char::is_whitespace);
     let body = match head.rfind(' ') {
@@ -1449,8 +1451,8 @@ fn cut(s: &str, max: usize, ellipsis: &str) -> String {
         Some(i) if head[..i].chars().count() >= max / 2 => &head[..i],
         _ => head.as_str(),
     };
-    // punctuation before the ellipsis goes (a full stop too: no "them....")
-    let body = body.trim_end_matches([' ', ',', ';', ':', '-', '—', '.']);
+    // punctuation before the ellipsis goes (full stops and ellipses too: no "them....")
+    let body = body.trim_end_matches([' ', ',', ';', ':', '-', '—', '.', '…']);
     format!("{body}{ellipsis}")
 }
 

@@ -990,6 +990,12 @@ fn cut_keeps_a_whole_word_that_ends_at_the_limit() {
     // a sentence's full stop gives way to the ellipsis
     assert_eq!(cut("One. Two three", 9, "..."), "One...");
     assert_eq!(cut("One. Two three", 7, "…"), "One…");
+    // so does an ellipsis of the text's own, whichever the ending
+    assert_eq!(cut("Hi Ann… new things", 12, "..."), "Hi Ann...");
+    assert_eq!(cut("Hi Ann... new things", 12, "…"), "Hi Ann…");
+    // no room for the ending: the first characters, within the limit
+    assert_eq!(cut("abcdef", 3, "..."), "abc");
+    assert_eq!(cut("abcdef", 2, "..."), "ab");
     // a longer ending: the limit counts it
     assert_eq!(cut("aaaaaa bbb cccc", 13, "..."), "aaaaaa bbb...");
     assert_eq!(cut("aaaaaa bbb cccc", 12, "..."), "aaaaaa...");

@@ -1288,7 +1288,7 @@ static void test_greeting_settings(void) {
     g = greet(e, "t1", RAPPORT_CHANNEL_SMS, at);
     const char *sms = rapport_greeting_text(g);
     /* cut, ending in three full stops (GSM 7-bit), not … */
-    CHECK(sms && chars(sms) <= 24 && strstr(sms, "...") != NULL);
+    CHECK(sms && chars(sms) <= 24 && strlen(sms) > 3 && strcmp(sms + strlen(sms) - 3, "...") == 0);
     CHECK(sms && strstr(sms, "\xe2\x80\xa6") == NULL);
     rapport_greeting_free(g);
     /* the number of runners-up follows the setting, beyond 3 too (with enough variants) */
