@@ -1560,7 +1560,8 @@ const char *rapport_greeting_variant_id(const struct rapport_greeting *greeting)
  * The rendered text (borrowed; NULL for NULL): HTML-escaped for web and e-mail, plain for SMS,
  * app and in-store. SMS text longer than `rapport_greeting_settings.sms_max_chars` characters
  * (160 by default) and app text longer than `app_max_chars` (178 by default) is cut to that
- * many, ending in `…`, on a word boundary unless the last one lies in the first half.
+ * many on a word boundary unless the last one lies in the first half, ending in `...` for SMS
+ * (inside the GSM 7-bit alphabet) and `…` for the app.
  *
  * # Safety
  * `greeting` is NULL or live.

@@ -51,7 +51,7 @@ export interface RapportError extends Error {
 export interface EngineConfig {
   /** Length of each factor vector (default 256). */
   factors?: number;
-  /** Training sweeps (default 12). */
+  /** Training sweeps (default 10). */
   iterations?: number;
   /** Regularization strength (default 5). */
   regularization?: number;
@@ -264,7 +264,8 @@ export interface Greeting {
   variant: string;
   /** Rendered text: HTML-escaped for web and e-mail; for SMS and app, cut on a word boundary
    * to the channel's length limit (the `smsMaxChars` and `appMaxChars` greeting settings, 160
-   * and 178 characters by default), ending in "…". */
+   * and 178 characters by default), ending in "..." for SMS (inside the GSM 7-bit alphabet)
+   * and "…" for the app. */
   text: string;
   score: number;
   /** Featured product ids, best first. */
