@@ -302,9 +302,9 @@ impl Profiles {
         let spend: Vec<(f64, f64)> = bases
             .iter()
             .filter_map(|b| b.summary.map(|s| (s.frequency, b.repeat_value)))
-            // spend that overflows (the mean, or the total the fit takes) says nothing about
-            // the others' spend: leave that customer out of the fit rather than fail it for
-            // everyone
+            // spend that overflows says nothing about the others' spend: leave that customer
+            // out of the fit rather than fail it for everyone (the mean is a finite sum over
+            // `x` days, so `x · m` overflows only with it; checked as the fit requires)
             .filter(|&(x, m)| x > 0.0 && m > 0.0 && (x * m).is_finite())
             .collect();
         let gamma_gamma = (spend.len() >= MIN_FIT_REPEAT_CUSTOMERS)
@@ -988,7 +988,7 @@ mod tests {
                 buy(&mut h, "huge", &format!("o{k}"), product, d, 1.0, 1e308);
             }
         }
-        // days of one 1e308 line: a finite mean repeat spend, an infinite total (2 × 1e308)
+        // days of one 1e308 line: finite days, but the two repeat days' sum overflows
         for (k, d) in [0, 20, 40].into_iter().enumerate() {
             buy(&mut h, "big", &format!("o{k}"), "p", d, 1.0, 1e308);
         }
