@@ -671,6 +671,18 @@ impl Factors {
         row(&self.users, u)
     }
 
+    /// The vector of customer row `u` when it can be scored: in range and not all zero (a row
+    /// that training or fold-in never reached stays zero and would score every product 0).
+    pub fn usable_user(&self, u: usize) -> Option<&[f32]> {
+        let x = self.user(u);
+        self.usable(x).then_some(x)
+    }
+
+    /// Whether `x` can stand for a customer: the model's length and not all zero.
+    pub fn usable(&self, x: &[f32]) -> bool {
+        x.len() == self.dim() && x.iter().any(|&v| v != 0.0)
+    }
+
     /// The vector of product `i` (empty when out of range).
     pub fn item(&self, i: usize) -> &[f32] {
         row(&self.items, i)
@@ -1160,6 +1172,22 @@ mod tests {
         for b in 5..10 {
             assert!(s(0, 0) > s(0, b) + 0.1, "{} vs {}", s(0, 0), s(0, b));
         }
+    }
+
+    #[test]
+    fn usable_user_rows_are_in_range_and_not_all_zero() {
+        let mut f = train(&blocks(), &cfg()).unwrap();
+        assert_eq!(f.usable_user(3), Some(f.user(3)));
+        assert!(f.usable(f.user(3)));
+        // row 25 grows the table: rows 20–24 stay zero, the way new rows start
+        f.set_user(25, &[0.5; 8]).unwrap();
+        assert_eq!(f.usable_user(25), Some(&[0.5f32; 8][..]));
+        assert_eq!(f.usable_user(22), None);
+        assert_eq!(f.usable_user(26), None, "out of range");
+        f.set_user(3, &[0.0; 8]).unwrap();
+        assert_eq!(f.usable_user(3), None);
+        assert!(!f.usable(&[1.0; 7]), "wrong length");
+        assert!(!f.usable(&[]));
     }
 
     #[test]

@@ -590,8 +590,8 @@ impl Engine {
             .map(|c| self.owned(c, factors.item_count()))
             .unwrap_or_default();
         let vector = index
-            .map(|c| factors.user(c as usize))
-            .filter(|v| !v.is_empty() && !owned.is_empty() && v.iter().any(|&x| x != 0.0));
+            .filter(|_| !owned.is_empty())
+            .and_then(|c| factors.usable_user(c as usize));
         Asking {
             owned,
             weights,

@@ -1137,14 +1137,7 @@ fn user_vector<'f>(
     customer: &str,
 ) -> Option<&'f [f32]> {
     let u = history.customers().get(customer)?;
-    let x = factors.user(u as usize);
-    usable(x, factors.dim()).then_some(x)
-}
-
-/// Whether `x` can stand for a customer: the model's length and not all zero (a row that
-/// training never reached, or a customer without purchases).
-fn usable(x: &[f32], dim: usize) -> bool {
-    x.len() == dim && x.iter().any(|&v| v != 0.0)
+    factors.usable_user(u as usize)
 }
 
 impl Greetings {
@@ -1305,7 +1298,7 @@ impl Greetings {
         factors: &crate::als::Factors,
         history: &History,
     ) {
-        let old = Some(old).filter(|x| usable(x, factors.dim()));
+        let old = Some(old).filter(|x| factors.usable(x));
         let new = user_vector(factors, history, customer);
         if old == new {
             return;

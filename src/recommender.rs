@@ -170,9 +170,7 @@ impl Recommender {
 
     /// Whether the model has a non-empty vector and history for customer row `user`.
     pub fn knows(&self, user: usize) -> bool {
-        user < self.factors.user_count()
-            && !self.seen.row(user).0.is_empty()
-            && self.factors.user(user).iter().any(|&v| v != 0.0)
+        !self.seen.row(user).0.is_empty() && self.factors.usable_user(user).is_some()
     }
 
     /// Best `k` products for an arbitrary customer vector (e.g. a fresh fold-in), excluding the
