@@ -545,11 +545,13 @@ impl GreetingConfig {
         )
     }
 
-    fn limit(&self, channel: Channel) -> Option<usize> {
+    /// The channel's length limit with the ending a cut text gets: SMS keeps to the GSM 7-bit
+    /// alphabet (three full stops, not `…`, which would send the whole text as UCS-2).
+    fn limit(&self, channel: Channel) -> Option<(usize, &'static str)> {
         match channel {
-            Channel::Sms => Some(self.sms_max_chars),
-            Channel::App => Some(self.app_max_chars),
-            _ => None,
+            Channel::Sms => Some((self.sms_max_chars, "...")),
+            Channel::App => Some((self.app_max_chars, "…")),
+            Channel::Web | Channel::Email | Channel::InStore => None,
         }
     }
 }
@@ -1468,9 +1470,7 @@ fn escape_html(s: &str) -> String {
 fn finish(text: &str, channel: Channel, cfg: &GreetingConfig) -> String {
     let t = clean(text);
     let t = match cfg.limit(channel) {
-        // SMS keeps to the GSM 7-bit alphabet: three full stops, not `…`
-        Some(n) if channel == Channel::Sms => cut(&t, n, "..."),
-        Some(n) => cut(&t, n, "…"),
+        Some((max, ending)) => cut(&t, max, ending),
         None => t,
     };
     match channel {
