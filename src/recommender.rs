@@ -342,21 +342,29 @@ mod tests {
     use rand::rngs::SmallRng;
     use rand::{RngExt, SeedableRng};
 
-    #[test]
-    fn a_customer_with_an_all_zero_vector_gets_the_popular_products() {
-        let t = [(0, 0), (1, 1), (2, 1), (2, 2)].map(|(user, item)| Triple {
-            user,
-            item,
-            weight: 1.0,
-        });
-        let m = Interactions::from_triples(3, 3, &t).unwrap();
+    /// A two-factor model of `(customer, product)` purchases of weight 1.
+    fn tiny(pairs: &[(u32, u32)], shape: (usize, usize), iterations: usize) -> Recommender {
+        let t: Vec<Triple> = pairs
+            .iter()
+            .map(|&(user, item)| Triple {
+                user,
+                item,
+                weight: 1.0,
+            })
+            .collect();
+        let m = Interactions::from_triples(shape.0, shape.1, &t).unwrap();
         let cfg = AlsConfig {
             factors: 2,
-            iterations: 2,
+            iterations,
             threads: 1,
             ..Default::default()
         };
-        let mut rec = Recommender::train(&m, &cfg).unwrap();
+        Recommender::train(&m, &cfg).unwrap()
+    }
+
+    #[test]
+    fn a_customer_with_an_all_zero_vector_gets_the_popular_products() {
+        let mut rec = tiny(&[(0, 0), (1, 1), (2, 1), (2, 2)], (3, 3), 2);
         assert!(rec.knows(0));
         rec.factors_mut().set_user(0, &[0.0, 0.0]).unwrap();
         // a zero vector scores every product 0: no ranking to give, so no personal answer
@@ -374,19 +382,7 @@ mod tests {
 
     #[test]
     fn popularity_must_be_finite() {
-        let t = [(0, 0), (1, 1), (2, 1)].map(|(user, item)| Triple {
-            user,
-            item,
-            weight: 1.0,
-        });
-        let m = Interactions::from_triples(3, 2, &t).unwrap();
-        let cfg = AlsConfig {
-            factors: 2,
-            iterations: 1,
-            threads: 1,
-            ..Default::default()
-        };
-        let mut rec = Recommender::train(&m, &cfg).unwrap();
+        let mut rec = tiny(&[(0, 0), (1, 1), (2, 1)], (3, 2), 1);
         let items = |r: &Recommender| -> Vec<u32> {
             r.popular(2, &[], &Filter::default())
                 .iter()
