@@ -1,6 +1,7 @@
 //! Greeting latency: one `Engine::greet` call with 50 registered variants at 64 factors, and
 //! the cost of engagement at the default 256 factors (one click event; a refresh of the caches
-//! after every customer has engaged with three variants).
+//! after every customer has engaged with three variants; a purchase folded in by
+//! `Engine::observe` before and after the customers engaged).
 //!
 //! A synthetic shop: 2,000 customers, 2,000 products in 20 categories, about 25 purchase lines
 //! per customer over a year, ALS with 64 factors. The 50 variants mix category offers, featured
@@ -172,6 +173,29 @@ fn engagement(c: &mut Criterion) {
         .map(|v| v.id.clone())
         .take(10)
         .collect();
+    // a new order folded in at once (an engaged customer's greeting sums move to the new
+    // vector too); each call is a new order, so that the customer's counts change
+    let mut orders = 0u64;
+    let mut observe = |engine: &mut Engine, i: usize| {
+        orders += 1;
+        engine
+            .observe(&Purchase {
+                customer: ids[i].clone(),
+                product: "p5".into(),
+                timestamp: at,
+                quantity: 1.0,
+                unit_price: 3.5,
+                order: Some(format!("bench-{orders}")),
+            })
+            .unwrap()
+    };
+    let mut i = 0;
+    c.bench_function("greet/observe/not engaged/256 factors", |b| {
+        b.iter(|| {
+            i = (i + 1) % ids.len();
+            observe(&mut engine, i)
+        })
+    });
     for (i, id) in ids.iter().enumerate() {
         for k in 0..3 {
             let v = &variants[(i + k * 3) % variants.len()];
@@ -183,6 +207,12 @@ fn engagement(c: &mut Criterion) {
             }
         }
     }
+    c.bench_function("greet/observe/engaged/256 factors", |b| {
+        b.iter(|| {
+            i = (i + 1) % ids.len();
+            observe(&mut engine, i)
+        })
+    });
     c.bench_function("greet/refresh after engagement/256 factors", |b| {
         b.iter(|| engine.refresh_greetings(at).unwrap())
     });
