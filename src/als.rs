@@ -782,8 +782,8 @@ impl Factors {
         }
         let (l, mut b) = self.customer_system(&merged)?;
         // L Lᵀ x = b
-        forward_solve(&l, &mut b);
-        backward_solve(&l, &mut b);
+        let solved = forward_solve(&l, &mut b) && backward_solve(&l, &mut b);
+        debug_assert!(solved, "customer_system gives an f × f factor");
         Ok(b)
     }
 
@@ -1282,7 +1282,7 @@ mod tests {
             }
             let whiten = |i: u32| {
                 let mut z = f.item(i as usize).to_vec();
-                forward_solve(&l, &mut z);
+                assert!(forward_solve(&l, &mut z));
                 z
             };
             for (&t, got) in targets.iter().zip(&why) {

@@ -791,7 +791,8 @@ pub fn gram(x: ArrayView2<'_, f32>) -> Array2<f32> {
 /// Solves `a · x = b` in place for a symmetric positive-definite row-major `n × n` matrix.
 ///
 /// `a` is overwritten by its Cholesky factor, `b` by the solution. Returns `false` (leaving
-/// garbage) when `a` is not positive definite. Only the lower triangle of `a` is read.
+/// garbage) when `a` is not positive definite, and `false` (touching nothing) when `a` does
+/// not hold `n × n` values for `n = b.len()`. Only the lower triangle of `a` is read.
 pub fn cholesky_solve(a: &mut [f32], b: &mut [f32]) -> bool {
     if !cholesky(a, b.len()) {
         return false;
@@ -802,8 +803,8 @@ pub fn cholesky_solve(a: &mut [f32], b: &mut [f32]) -> bool {
 }
 
 /// In-place Cholesky factorisation `a = L Lᵀ` of the lower triangle of a row-major `n × n`
-/// matrix; `false` when it is not positive definite. Uses the AVX2/FMA kernels when the CPU
-/// has them.
+/// matrix; `false` when it is not positive definite, or (touching nothing) when `a` does not
+/// hold `n × n` values. Uses the AVX2/FMA kernels when the CPU has them.
 pub fn cholesky(a: &mut [f32], n: usize) -> bool {
     match Avx2Fma::detect() {
         Some(k) => cholesky_with(k, a, n),
@@ -814,6 +815,9 @@ pub fn cholesky(a: &mut [f32], n: usize) -> bool {
 /// [`cholesky`] with the given kernels for the inner products.
 #[inline(always)]
 pub fn cholesky_with<K: Kernels>(k: K, a: &mut [f32], n: usize) -> bool {
+    if n.checked_mul(n) != Some(a.len()) {
+        return false;
+    }
     for j in 0..n {
         let (upto_j, below) = a.split_at_mut((j + 1) * n);
         let row_j = &mut upto_j[j * n..];
@@ -831,28 +835,38 @@ pub fn cholesky_with<K: Kernels>(k: K, a: &mut [f32], n: usize) -> bool {
     true
 }
 
-/// Solves `Lᵀ x = y` in place for the lower-triangular factor left by [`cholesky`].
+/// Solves `Lᵀ x = y` in place for the lower-triangular factor left by [`cholesky`]; `false`,
+/// touching nothing, when `l` does not hold `n × n` values for `n = b.len()`.
 ///
 /// Column-oriented: once `x_k` is known, row `k` of `L` (contiguous, unlike column `k`) is
 /// subtracted from the rest, so no step strides down a column.
-pub fn backward_solve(l: &[f32], b: &mut [f32]) {
+pub fn backward_solve(l: &[f32], b: &mut [f32]) -> bool {
     let n = b.len();
+    if n.checked_mul(n) != Some(l.len()) {
+        return false;
+    }
     for k in (0..n).rev() {
         let row = &l[k * n..k * n + k + 1];
         let x = b[k] / row[k];
         b[k] = x;
         axpy(-x, &row[..k], &mut b[..k]);
     }
+    true
 }
 
-/// Solves `L y = b` in place for the lower-triangular factor left by [`cholesky`].
-pub fn forward_solve(l: &[f32], b: &mut [f32]) {
+/// Solves `L y = b` in place for the lower-triangular factor left by [`cholesky`]; `false`,
+/// touching nothing, when `l` does not hold `n × n` values for `n = b.len()`.
+pub fn forward_solve(l: &[f32], b: &mut [f32]) -> bool {
     let n = b.len();
+    if n.checked_mul(n) != Some(l.len()) {
+        return false;
+    }
     for i in 0..n {
         let row = &l[i * n..i * n + n];
         let s = b[i] - dot(&row[..i], &b[..i]);
         b[i] = s / row[i];
     }
+    true
 }
 
 /// The Cholesky factor of a small symmetric positive-definite system in `f64`: the `n × n`
@@ -1468,5 +1482,21 @@ mod tests {
         }
         let mut not_pd = vec![0.0, 1.0, 1.0, 0.0];
         assert!(!cholesky_solve(&mut not_pd, &mut [1.0, 1.0]));
+        // a matrix of the wrong size is refused, and nothing is touched
+        for len in [1, 3, 5] {
+            let mut a = vec![4.0; len];
+            let mut b = [1.0, 1.0];
+            assert!(!cholesky_solve(&mut a, &mut b), "{len} values for 2 × 2");
+            assert_eq!((a, b), (vec![4.0; len], [1.0, 1.0]));
+        }
+        assert!(!cholesky(&mut [1.0, 0.0, 0.0], 2));
+        let l = [2.0, 0.0, 1.0, 1.0];
+        let mut b = [1.0, 2.0, 3.0];
+        assert!(!forward_solve(&l, &mut b) && !backward_solve(&l, &mut b));
+        assert_eq!(b, [1.0, 2.0, 3.0]);
+        let mut b = [2.0, 3.0];
+        assert!(forward_solve(&l, &mut b) && backward_solve(&l, &mut b));
+        // L = [[2, 0], [1, 1]]: L Lᵀ = [[4, 2], [2, 2]], and [[4, 2], [2, 2]]·[−0.5, 2] = [2, 3]
+        assert_eq!(b, [-0.5, 2.0]);
     }
 }
