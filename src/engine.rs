@@ -659,7 +659,8 @@ impl Engine {
                 if i as u32 == p || norm == 0.0 {
                     continue;
                 }
-                let score = crate::linalg::dot(q, factors.item(i)) / (qn * norm);
+                // rounding can take a cosine just past ±1
+                let score = (crate::linalg::dot(q, factors.item(i)) / (qn * norm)).clamp(-1.0, 1.0);
                 if score >= sel.threshold() {
                     sel.push(Scored {
                         item: i as u32,
@@ -1014,6 +1015,39 @@ mod tests {
             e.similar("nope", 3),
             Err(Error::UnknownProduct(_))
         ));
+    }
+
+    #[test]
+    fn similarity_of_twin_products_stays_a_cosine() {
+        let mut e = Engine::new(EngineConfig {
+            als: AlsConfig {
+                factors: 8,
+                iterations: 6,
+                threads: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        // products `pNa` and `pNb` are bought by exactly the same customers, so their vectors
+        // are equal and rounding can put the cosine past 1
+        for c in 0..40 {
+            for pair in [c % 7, (c * 3) % 7] {
+                for twin in ["a", "b"] {
+                    buy(&mut e, &format!("c{c}"), &format!("p{pair}{twin}"), c);
+                }
+            }
+        }
+        e.train().unwrap();
+        let mut top = 0f32;
+        for pair in 0..7 {
+            let s = e.similar(&format!("p{pair}a"), 50).unwrap();
+            assert_eq!(s[0].product, format!("p{pair}b"));
+            for p in &s {
+                assert!((-1.0..=1.0).contains(&p.similarity), "{p:?}");
+            }
+            top = top.max(s[0].similarity);
+        }
+        assert!(top > 0.9999, "the twins point the same way: {top}");
     }
 
     #[test]
