@@ -214,8 +214,15 @@ impl std::fmt::Display for Profile {
     /// A short multi-line summary for logs and examples.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let day = |t: Option<Timestamp>| {
-            t.map(|t| t.to_string()[..10].to_owned())
-                .unwrap_or_else(|| "–".into())
+            // the date part: years outside 0..=9999 carry a sign and more digits
+            t.map(|t| {
+                t.to_string()
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .unwrap_or_else(|| "–".into())
         };
         writeln!(
             f,
@@ -671,6 +678,35 @@ mod tests {
             frequency: f,
             monetary: m,
         }
+    }
+
+    #[test]
+    fn the_summary_shows_whole_dates_in_any_year() {
+        let mut h = History::new();
+        // 0001-12-31 BCE (year −1 in chrono's count) and 10000-01-01
+        let (old, far) = (Timestamp(-62_167_219_201), Timestamp(253_402_300_800));
+        for (c, t) in [("ann", old), ("ann", noon(10)), ("bob", far)] {
+            h.record(&Purchase {
+                customer: c.into(),
+                product: "mug".into(),
+                timestamp: t,
+                quantity: 1.0,
+                unit_price: 2.0,
+                order: None,
+            })
+            .unwrap();
+        }
+        let p = Profiles::compute(&h, Timestamp(far.0 + DAY)).unwrap();
+        let ann = by_id(&h, &p, "ann").to_string();
+        assert!(
+            ann.contains("first -0001-12-31 · last 1970-01-11 "),
+            "{ann}"
+        );
+        let bob = by_id(&h, &p, "bob").to_string();
+        assert!(
+            bob.contains("first +10000-01-01 · last +10000-01-01 "),
+            "{bob}"
+        );
     }
 
     #[test]
