@@ -39,9 +39,10 @@ pub enum Confidence {
 /// Hyper-parameters of ALS training. `Default` holds the validated defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlsConfig {
-    /// Length of each factor vector (≥ 1).
+    /// Length of each factor vector (1 to 4096).
     pub factors: usize,
-    /// Full sweeps over customers and products.
+    /// Full sweeps over customers and products (≥ 1: without one the model is its random
+    /// start).
     pub iterations: usize,
     /// Regularization strength `λ` (finite, ≥ 0).
     pub regularization: f32,
@@ -91,6 +92,9 @@ impl AlsConfig {
         let bad = |m: String| Err(Error::InvalidConfig(m));
         if self.factors == 0 {
             return bad("factors must be at least 1".into());
+        }
+        if self.iterations == 0 {
+            return bad("iterations must be at least 1".into());
         }
         if self.factors > 4096 {
             return bad(format!("factors = {} is more than 4096", self.factors));
@@ -1552,6 +1556,10 @@ mod tests {
             },
             AlsConfig {
                 cg_steps: 0,
+                ..cfg()
+            },
+            AlsConfig {
+                iterations: 0,
                 ..cfg()
             },
             AlsConfig {

@@ -352,11 +352,11 @@ typedef struct rapport_similar rapport_similar;
  */
 typedef struct rapport_config {
   /**
-   * Length of each factor vector (≥ 1).
+   * Length of each factor vector (1 to 4096).
    */
   size_t factors;
   /**
-   * Training sweeps.
+   * Training sweeps (≥ 1).
    */
   size_t iterations;
   /**

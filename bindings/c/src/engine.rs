@@ -85,9 +85,9 @@ unsafe fn clear_out<T>(out: *mut *mut T) -> FfiResult {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct rapport_config {
-    /// Length of each factor vector (≥ 1).
+    /// Length of each factor vector (1 to 4096).
     pub factors: usize,
-    /// Training sweeps.
+    /// Training sweeps (≥ 1).
     pub iterations: usize,
     /// Regularization strength (finite, ≥ 0).
     pub regularization: f32,

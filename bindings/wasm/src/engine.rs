@@ -49,9 +49,9 @@ export interface RapportError extends Error {
 
 /** Engine settings; omitted fields keep the library defaults. Checked when training. */
 export interface EngineConfig {
-  /** Length of each factor vector (default 256). */
+  /** Length of each factor vector, 1 to 4096 (default 256). */
   factors?: number;
-  /** Training sweeps (default 10). */
+  /** Training sweeps, at least 1 (default 10). */
   iterations?: number;
   /** Regularization strength (default 5). */
   regularization?: number;
