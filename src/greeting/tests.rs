@@ -1290,3 +1290,29 @@ fn the_locale_prior_goes_to_a_variant_that_states_the_customers_locale() {
     assert_eq!(g.text, "Hello Ann!");
     assert_eq!(g.score - g.runners_up[0].score, PRIOR_LOCALE);
 }
+
+#[test]
+fn built_in_greetings_fall_back_on_empty_names() {
+    let mut e = shop();
+    // the only variant needs a name, so a customer whose name cleans to nothing gets a
+    // built-in greeting
+    e.add_greeting_variants(vec![v("named", "Hi {first_name}!")])
+        .unwrap();
+    e.set_greeting_config(GreetingConfig {
+        shop_name: Some(" \t".into()),
+        ..GreetingConfig::default()
+    })
+    .unwrap();
+    e.upsert_customer(CustomerInfo {
+        id: "t3".into(),
+        first_name: Some("\u{7}  ".into()),
+        locale: None,
+        channel: None,
+    })
+    .unwrap();
+    let g = e.greet("t3", Channel::Sms, t(131)).unwrap();
+    assert!(g.why.built_in, "{g:?}");
+    assert_eq!(g.text, "Hi there, thanks for being with us.");
+    let g = e.greet("t3", Channel::Web, t(131)).unwrap();
+    assert_eq!(g.text, "Hello there, welcome to our shop!");
+}
