@@ -23,7 +23,9 @@ pub struct Purchase {
     pub quantity: f64,
     /// Price per unit (≥ 0).
     pub unit_price: f64,
-    /// Order or invoice id; lines without one are grouped into orders by customer and timestamp.
+    /// Order or invoice id; lines without one are grouped into orders by customer and timestamp,
+    /// under the id `customer@seconds`. Those ids share the namespace of given ones: a given id
+    /// spelled the same way (`ann@5` for customer `ann`) joins that group.
     pub order: Option<String>,
 }
 
