@@ -496,7 +496,9 @@ typedef struct rapport_recommend_options {
    */
   size_t exclude_len;
   /**
-   * NULL: any product. Otherwise only the `candidates_len` ids listed (unknown ids ignored).
+   * NULL with `candidates_len` 0: any product. Otherwise only the `candidates_len` ids
+   * listed (unknown ids ignored); NULL with a non-zero length is
+   * `RAPPORT_STATUS_NULL_ARGUMENT`, as for every array.
    */
   const char *const *candidates;
   /**

@@ -621,7 +621,9 @@ pub struct rapport_recommend_options {
     pub exclude: *const *const c_char,
     /// Length of `exclude`.
     pub exclude_len: usize,
-    /// NULL: any product. Otherwise only the `candidates_len` ids listed (unknown ids ignored).
+    /// NULL with `candidates_len` 0: any product. Otherwise only the `candidates_len` ids
+    /// listed (unknown ids ignored); NULL with a non-zero length is
+    /// `RAPPORT_STATUS_NULL_ARGUMENT`, as for every array.
     pub candidates: *const *const c_char,
     /// Length of `candidates`.
     pub candidates_len: usize,
@@ -667,7 +669,9 @@ unsafe fn options(options: *const rapport_recommend_options) -> FfiResult<Recomm
     let (exclude, candidates, category) = unsafe {
         (
             str_array_arg(o.exclude, o.exclude_len, "options.exclude")?,
-            if o.candidates.is_null() {
+            // NULL means "no restriction" only with a zero length: a NULL array with a length
+            // (say, a failed allocation) is an error, not an unfiltered list
+            if o.candidates.is_null() && o.candidates_len == 0 {
                 None
             } else {
                 Some(str_array_arg(

@@ -210,6 +210,13 @@ static void test_null_arguments_no_leak(void) {
     o.exclude = ids;
     CHECK_STATUS(rapport_engine_recommend(e, "a", &o, &r), RAPPORT_STATUS_NULL_ARGUMENT);
     CHECK(strstr(last_error(), "options.exclude[1]") != NULL);
+    o.exclude = NULL;
+    o.exclude_len = 0;
+    /* the same for candidates: NULL with a length is not "any product" */
+    o.candidates_len = 2;
+    CHECK_STATUS(rapport_engine_recommend(e, "a", &o, &r), RAPPORT_STATUS_NULL_ARGUMENT);
+    CHECK(strstr(last_error(), "options.candidates") != NULL);
+    o.candidates_len = 0;
     CHECK_STATUS(rapport_engine_recommend_batch(e, NULL, 3, NULL, NULL),
                  RAPPORT_STATUS_NULL_ARGUMENT);
     CHECK(r == NULL);
