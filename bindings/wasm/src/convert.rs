@@ -210,9 +210,24 @@ pub(crate) fn count(value: f64, what: &str) -> JsResult<usize> {
         Ok(value as usize)
     } else {
         Err(invalid(format!(
-            "{what} must be a whole number ≥ 0, got {}",
+            "{what} must be a whole number from 0 to {}, got {}",
+            u32::MAX,
             number(value)
         )))
+    }
+}
+
+/// A setting stored as `f32`. A finite number that `f32` cannot hold — one that would round
+/// to infinity, or a non-zero one that would round to 0 — is refused rather than changed;
+/// NaN and infinities pass through for the core's own range checks.
+pub(crate) fn single(value: f64, what: &str) -> JsResult<f32> {
+    let x = value as f32;
+    if value.is_finite() && (x.is_infinite() || (x == 0.0 && value != 0.0)) {
+        Err(invalid(format!(
+            "{what} = {value:e} is outside the range of a 32-bit float"
+        )))
+    } else {
+        Ok(x)
     }
 }
 

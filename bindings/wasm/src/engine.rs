@@ -3,7 +3,7 @@
 
 use crate::convert::{
     Obj, boolean_arg, byte_array, count, count_arg, date, kind_of, number_arg, object, objects,
-    opt_date, opt_f64, opt_str, options, string, strings, timestamp, timestamp_or_now,
+    opt_date, opt_f64, opt_str, options, single, string, strings, timestamp, timestamp_or_now,
 };
 use crate::error::{IntoJs, JsResult, invalid, to_js};
 
@@ -34,7 +34,7 @@ export type Segment = "new" | "active" | "at-risk" | "lapsed" | "champion";
 /** What a greeting variant is for. */
 export type GreetingKind = "standard" | "win-back" | "post-purchase" | "replenishment" | "service-recovery";
 
-/** The `code` of a thrown `RapportError`: the name of the core error variant (a bad purchase quantity is `InvalidWeight`). */
+/** The `code` of a thrown `RapportError`: the name of the core error variant (a bad purchase quantity is `InvalidWeight`, except in `recordPurchases`, which reports any bad element as `InvalidArgument` naming its index). */
 export type ErrorCode =
   | "InvalidWeight" | "InvalidConfig" | "InvalidArgument" | "UnknownCustomer" | "UnknownProduct"
   | "NotTrained" | "Empty" | "MissingColumn" | "BadRow" | "Template" | "InvalidVariant"
@@ -165,7 +165,7 @@ export interface TrainReport {
 
 /** What a recommendation request may return. */
 export interface RecommendOptions {
-  /** How many products (default 10). */
+  /** How many products, a whole number from 0 to 2^32 − 1 (default 10; a k past the catalog gives every product). */
   k?: number;
   /** Also recommend products the customer already bought (default false). */
   allowRepurchase?: boolean;
@@ -788,8 +788,9 @@ impl Engine {
 
     /// Records many purchases in order; returns how many were new (exact repeats are skipped).
     /// A malformed element (wrong type, missing field, bad time) throws before anything is
-    /// recorded; an invalid value (quantity ≤ 0, empty id, …) stops at that purchase, whose
-    /// index the message names, and the ones before it stay recorded.
+    /// recorded; an invalid value (quantity ≤ 0, empty id, …) stops at that purchase with
+    /// `InvalidArgument` (a bad quantity too), whose message names its index and the reason,
+    /// and the ones before it stay recorded.
     #[wasm_bindgen(js_name = recordPurchases)]
     pub fn record_purchases(
         &mut self,
@@ -1169,17 +1170,26 @@ impl Engine {
                 *into = n as u32;
             }
         }
-        for (v, into) in [
-            (s.click_alpha, &mut c.click_alpha),
-            (s.conversion_weight, &mut c.conversion_weight),
+        for (v, what, into) in [
+            (s.click_alpha, "settings.clickAlpha", &mut c.click_alpha),
+            (
+                s.conversion_weight,
+                "settings.conversionWeight",
+                &mut c.conversion_weight,
+            ),
             (
                 s.engagement_regularization,
+                "settings.engagementRegularization",
                 &mut c.engagement_regularization,
             ),
-            (s.customer_anchor, &mut c.customer_anchor),
+            (
+                s.customer_anchor,
+                "settings.customerAnchor",
+                &mut c.customer_anchor,
+            ),
         ] {
             if let Some(v) = v {
-                *into = v as f32;
+                *into = single(v, what)?;
             }
         }
         if let Some(n) = whole(s.sms_max_chars, "settings.smsMaxChars")? {
@@ -1213,7 +1223,7 @@ impl Engine {
         let s: BlendIn = object(settings, "settings")?;
         let mut b = *self.inner.blend();
         if let Some(w) = s.weight {
-            b.weight = w as f32;
+            b.weight = single(w, "settings.weight")?;
         }
         if let Some(n) = s.neighbours {
             b.neighbours = count(n, "settings.neighbours")?;

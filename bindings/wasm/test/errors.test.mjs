@@ -62,10 +62,12 @@ test("bad k and bad options", () => {
     throwsRapport(
       () => sample.recommend(CUSTOMER, { k }),
       "InvalidArgument",
-      `invalid argument: options.k must be a whole number ≥ 0, got ${k}`,
+      `invalid argument: options.k must be a whole number from 0 to 4294967295, got ${k}`,
     );
-    throwsRapport(() => sample.similar("85123A", k), "InvalidArgument", /^invalid argument: k must be a whole number ≥ 0/);
+    throwsRapport(() => sample.similar("85123A", k), "InvalidArgument", /^invalid argument: k must be a whole number from 0 to 4294967295,/);
   }
+  // the largest k taken: every product
+  assert.ok(sample.recommend(CUSTOMER, { k: 2 ** 32 - 1 }).products.length > 10);
   throwsRapport(() => sample.recommend(CUSTOMER, { k: "10" }), "InvalidArgument", /options: invalid type: string "10"/);
   throwsRapport(
     () => sample.recommend(CUSTOMER, { K: 3 }),
@@ -362,6 +364,12 @@ test("setGreetingSettings: bad values change nothing", () => {
     /length limits must be at least 20 characters/,
   );
   throwsRapport(() => e.setGreetingSettings({ clickAlpha: -1 }), "InvalidConfig", /click_alpha/);
+  throwsRapport(
+    () => e.setGreetingSettings({ engagementRegularization: 1e-46 }),
+    "InvalidArgument",
+    /settings\.engagementRegularization = 1e-46 is outside the range of a 32-bit float/,
+  );
+  throwsRapport(() => e.setGreetingSettings({ clickAlpha: 1e39 }), "InvalidArgument", /settings\.clickAlpha = 1e39 is outside/);
   throwsRapport(() => e.setGreetingSettings({ runnersUp: 1.5 }), "InvalidArgument", /settings\.runnersUp/);
   throwsRapport(() => e.setGreetingSettings({ shopname: "Mugs" }), "InvalidArgument");
   throwsRapport(() => e.setGreetingSettings({ defaultLocale: 7 }), "InvalidArgument");
@@ -391,6 +399,12 @@ test("setBlend: bad values change nothing", () => {
   throwsRapport(() => e.setBlend({ neighbors: 10 }), "InvalidArgument");
   throwsRapport(() => e.setBlend(null), "InvalidArgument");
   throwsRapport(() => e.setBlend({ weight: "0.2" }), "InvalidArgument");
+  // a weight a 32-bit float cannot hold is refused, not rounded to 0 (which turns the re-rank off)
+  throwsRapport(
+    () => e.setBlend({ weight: 1e-46 }),
+    "InvalidArgument",
+    "invalid argument: settings.weight = 1e-46 is outside the range of a 32-bit float",
+  );
   assert.deepEqual(e.blend(), before);
   assert.deepEqual(e.recommend("t2"), recs);
   e.free();
