@@ -224,7 +224,7 @@ pub(crate) fn single(value: f64, what: &str) -> JsResult<f32> {
     let x = value as f32;
     if value.is_finite() && (x.is_infinite() || (x == 0.0 && value != 0.0)) {
         Err(invalid(format!(
-            "{what} = {value:e} is outside the range of a 32-bit float"
+            "{what} is outside the range of a 32-bit float (0, or a size from about 1.4e-45 to 3.4e38)"
         )))
     } else {
         Ok(x)

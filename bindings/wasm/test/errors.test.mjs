@@ -367,9 +367,9 @@ test("setGreetingSettings: bad values change nothing", () => {
   throwsRapport(
     () => e.setGreetingSettings({ engagementRegularization: 1e-46 }),
     "InvalidArgument",
-    /settings\.engagementRegularization = 1e-46 is outside the range of a 32-bit float/,
+    /settings\.engagementRegularization is outside the range of a 32-bit float/,
   );
-  throwsRapport(() => e.setGreetingSettings({ clickAlpha: 1e39 }), "InvalidArgument", /settings\.clickAlpha = 1e39 is outside/);
+  throwsRapport(() => e.setGreetingSettings({ clickAlpha: 1e39 }), "InvalidArgument", /settings\.clickAlpha is outside the range/);
   throwsRapport(() => e.setGreetingSettings({ runnersUp: 1.5 }), "InvalidArgument", /settings\.runnersUp/);
   throwsRapport(() => e.setGreetingSettings({ shopname: "Mugs" }), "InvalidArgument");
   throwsRapport(() => e.setGreetingSettings({ defaultLocale: 7 }), "InvalidArgument");
@@ -403,7 +403,7 @@ test("setBlend: bad values change nothing", () => {
   throwsRapport(
     () => e.setBlend({ weight: 1e-46 }),
     "InvalidArgument",
-    "invalid argument: settings.weight = 1e-46 is outside the range of a 32-bit float",
+    "invalid argument: settings.weight is outside the range of a 32-bit float (0, or a size from about 1.4e-45 to 3.4e38)",
   );
   assert.deepEqual(e.blend(), before);
   assert.deepEqual(e.recommend("t2"), recs);
