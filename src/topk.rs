@@ -148,11 +148,14 @@ impl TopK {
 
     /// The kept products, best first.
     pub fn into_sorted(mut self) -> Vec<Scored> {
+        // equal entries (a product offered twice) compare equal: the sort needs a total order
         self.heap.sort_unstable_by(|a, b| {
             if better(*a, *b) {
                 std::cmp::Ordering::Less
-            } else {
+            } else if better(*b, *a) {
                 std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
             }
         });
         self.heap
@@ -246,6 +249,24 @@ pub fn top_k_among(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_entries_sort_without_a_broken_order() {
+        // the same product offered many times (a caller's repeated candidate list): equal
+        // entries must compare equal, or the sort sees an order that is not total
+        let mut t = TopK::new(2_000);
+        for r in 0..1_500u32 {
+            let item = r % 7;
+            t.push(Scored {
+                item,
+                score: (item % 3) as f32,
+            });
+        }
+        let sorted = t.into_sorted();
+        assert_eq!(sorted.len(), 1_500);
+        assert!(sorted.windows(2).all(|w| !better(w[1], w[0])), "best first");
+        assert_eq!((sorted[0].item, sorted[1_499].item), (2, 6));
+    }
     use ndarray::Array2;
     use proptest::prelude::*;
 
