@@ -229,7 +229,9 @@ impl Split {
     }
 }
 
-/// Per-user random split, the protocol used for MovieLens.
+/// Per-user random split, the protocol used for MovieLens (the same rule as the peer
+/// harness's `prepare.py`, not the same draw: its generator is not numpy's, so seed 42 keeps
+/// the same number of each user's items in train, but not the same items).
 ///
 /// Repeated (user, item) pairs are first merged (weights summed). Users are visited in
 /// ascending index order with their items ascending; a user with fewer than `min_interactions`
