@@ -119,7 +119,9 @@ impl std::fmt::Display for Segment {
 ///
 /// Ties share a score: a value's percentile is its mid-rank, `(below + equal/2) / n`, and the score
 /// is `⌈5 · percentile⌉` (so five distinct values score 1, 2, 3, 4, 5, and a base where everyone
-/// is equal scores 3 throughout).
+/// is equal scores 3 throughout). A large tie therefore leaves scores unused: where half the
+/// customers have one order, they all score frequency 2 (mid-rank 0.25, `⌈1.25⌉`), and nobody
+/// scores 1. Scores rank customers; they are not a fixed fifth of the base each.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Rfm {
     /// Recency score (5 = bought most recently).
@@ -678,6 +680,22 @@ mod tests {
             frequency: f,
             monetary: m,
         }
+    }
+
+    #[test]
+    fn a_large_tie_shares_its_mid_rank_score() {
+        // half the base with one order, the other half with 2..=51 orders
+        let values: Vec<f64> = (0..100)
+            .map(|i| if i < 50 { 1.0 } else { (i - 48) as f64 })
+            .collect();
+        let q = quintiles(values);
+        assert!(q[..50].iter().all(|&s| s == 2), "{q:?}");
+        assert!(!q.contains(&1));
+        // the other half spreads over 3, 4 and 5 by their mid-ranks 0.505 … 0.995
+        assert_eq!(
+            (q[50], q[59], q[60], q[79], q[80], q[99]),
+            (3, 3, 4, 4, 5, 5)
+        );
     }
 
     #[test]
