@@ -10,7 +10,7 @@
 //! Trained factors end on the principal axes of the product factors, where `YᵀY` is diagonal
 //! and fold-in is cheap (see [`Factors::fold_in`]).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, filled};
 use crate::interactions::Interactions;
 use crate::linalg::{
     Avx2Fma, Kernels, Portable, Woodbury, backward_solve, dot, forward_solve, gram, matvec,
@@ -229,9 +229,20 @@ pub fn train_with(
     // spends the first sweeps growing the factors: it needed 12 sweeps to do what this one does
     // in 10, and still scored lower on the MovieLens validation folds (see the README).
     let scale = 1.0 / (f as f32).sqrt();
-    let mut init = |n: usize| Array2::from_shape_fn((n, f), |_| rng.random_range(-scale..scale));
-    let mut users = init(matrix.rows());
-    let mut items = init(matrix.cols());
+    // row-major, one draw per element in order: the same start as `Array2::from_shape_fn`, but a
+    // shape too big for memory is an error, not an abort
+    let mut init = |n: usize, what: &str| -> Result<Array2<f32>> {
+        let len = n
+            .checked_mul(f)
+            .ok_or_else(|| Error::InvalidArgument(format!("{what}: {n} × {f} factors overflow")))?;
+        let mut v = filled(len, 0f32, what)?;
+        v.iter_mut()
+            .for_each(|x| *x = rng.random_range(-scale..scale));
+        Array2::from_shape_vec((n, f), v)
+            .map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))
+    };
+    let mut users = init(matrix.rows(), "customer factors")?;
+    let mut items = init(matrix.cols(), "product factors")?;
     // confidences once, not in every conjugate-gradient step
     let by_user = matrix.map_values(|w| config.confidence(w));
     let by_item = by_user.transpose();

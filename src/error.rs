@@ -144,3 +144,41 @@ pub(crate) fn check_weight(what: &'static str, value: f64) -> Result<f64> {
         Err(Error::InvalidWeight { what, value })
     }
 }
+
+/// A vector of `len` copies of `value`, or [`Error::InvalidArgument`] when the memory cannot be
+/// had. For sizes a caller chooses (matrix shapes): asking for too much is bad input, and must
+/// not abort the host process.
+pub(crate) fn filled<T: Clone>(len: usize, value: T, what: &str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        Error::InvalidArgument(format!(
+            "{what}: {len} elements of {} bytes do not fit in memory",
+            std::mem::size_of::<T>()
+        ))
+    })?;
+    v.resize(len, value);
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filled_refuses_sizes_memory_cannot_hold() {
+        assert_eq!(filled(3, 7u16, "x").unwrap(), vec![7, 7, 7]);
+        assert!(filled(0, 0f32, "x").unwrap().is_empty());
+        // past isize::MAX bytes: a capacity overflow on every platform
+        let e = filled(usize::MAX / 2, 0u32, "row offsets").unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.starts_with("row offsets: ")),
+            "{e}"
+        );
+        // 2^46 f32 (256 TiB): beyond what any allocator here hands out
+        #[cfg(target_pointer_width = "64")]
+        assert!(matches!(
+            filled(1usize << 46, 0f32, "product factors"),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+}

@@ -3,7 +3,7 @@
 //! Rows are customers, columns products; a value is a non-negative weight such as the number of
 //! orders that contained the product. Training reads it by row and, transposed, by column.
 
-use crate::error::{Error, Result, check_weight};
+use crate::error::{Error, Result, check_weight, filled};
 use serde::{Deserialize, Serialize};
 
 /// One observation: `user` interacted with `item` with strength `weight`.
@@ -31,7 +31,8 @@ impl Interactions {
     /// Builds the matrix from triples. Repeated (user, item) pairs are summed; zero weights are
     /// dropped (they carry no evidence). Errors on NaN, infinite or negative weights (summed
     /// ones included), on
-    /// indices outside `rows × cols`, and on `rows` or `cols` beyond what a `u32` index reaches.
+    /// indices outside `rows × cols`, on `rows` or `cols` beyond what a `u32` index reaches, and on
+    /// a `rows` whose offsets do not fit in memory.
     ///
     /// ```
     /// use rapport::interactions::{Interactions, Triple};
@@ -51,7 +52,7 @@ impl Interactions {
                 "a {rows} × {cols} matrix: indices are u32, so at most 2^32 rows and columns"
             )));
         }
-        let mut counts = vec![0usize; rows + 1];
+        let mut counts = filled(rows + 1, 0usize, "row offsets")?;
         for t in triples {
             check_weight("weight", t.weight as f64)?;
             if t.user as usize >= rows || t.item as usize >= cols {
