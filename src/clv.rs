@@ -385,6 +385,29 @@ pub struct GammaGamma {
 }
 
 impl GammaGamma {
+    /// Why a `(frequency, mean repeat spend)` pair cannot enter [`GammaGamma::fit`], or `None`
+    /// when it can (a frequency of 0 can: the fit skips it). One rule for the fit's errors and
+    /// for callers that leave bad pairs out instead.
+    pub(crate) fn pair_problem(x: f64, m: f64) -> Option<String> {
+        if !x.is_finite() || x < 0.0 || x.fract() != 0.0 {
+            return Some(format!("frequency must be a whole number ≥ 0, got {x}"));
+        }
+        if x == 0.0 {
+            return None;
+        }
+        if !m.is_finite() || m <= 0.0 {
+            return Some(format!(
+                "monetary value must be finite and positive, got {m}"
+            ));
+        }
+        // the likelihood takes ln(x·m + v): a total spend past f64 leaves it infinite
+        // everywhere, and the search would return an arbitrary point
+        if !(x * m).is_finite() {
+            return Some(format!("total repeat spend {x} × {m} is not finite"));
+        }
+        None
+    }
+
     /// Fits the model by maximum likelihood, as `lifetimes`' `GammaGammaFitter.fit` does, on
     /// `(frequency, mean monetary value of the repeat purchases)` pairs.
     ///
@@ -392,30 +415,17 @@ impl GammaGamma {
     /// on repeat customers only). Errors: [`Error::Empty`] when no pair has `frequency > 0`;
     /// [`Error::InvalidArgument`] for a non-finite or negative frequency, a frequency that is not a
     /// whole number, or a monetary value that is not finite and positive where `frequency > 0`,
-    /// and when the fitted `q ≤ 1` (the population mean spend would be infinite: the data is too
-    /// heavy-tailed for this model).
+    /// or whose product with the frequency (the total repeat spend) overflows, and when the
+    /// fitted `q ≤ 1` (the population mean spend would be infinite: the data is too heavy-tailed
+    /// for this model).
     pub fn fit(data: &[(f64, f64)]) -> Result<GammaGamma> {
         let mut pairs = Vec::with_capacity(data.len());
         for (i, &(x, m)) in data.iter().enumerate() {
-            if !x.is_finite() || x < 0.0 || x.fract() != 0.0 {
-                return Err(Error::InvalidArgument(format!(
-                    "customer {i}: frequency must be a whole number ≥ 0, got {x}"
-                )));
-            }
             if x == 0.0 {
                 continue;
             }
-            if !m.is_finite() || m <= 0.0 {
-                return Err(Error::InvalidArgument(format!(
-                    "customer {i}: monetary value must be finite and positive, got {m}"
-                )));
-            }
-            // the likelihood takes ln(x·m + v): a total spend past f64 leaves it infinite
-            // everywhere, and the search would return an arbitrary point
-            if !(x * m).is_finite() {
-                return Err(Error::InvalidArgument(format!(
-                    "customer {i}: total repeat spend {x} × {m} is not finite"
-                )));
+            if let Some(problem) = Self::pair_problem(x, m) {
+                return Err(Error::InvalidArgument(format!("customer {i}: {problem}")));
             }
             pairs.push((x, m));
         }

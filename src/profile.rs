@@ -312,9 +312,9 @@ impl Profiles {
             .iter()
             .filter_map(|b| b.summary.map(|s| (s.frequency, b.repeat_value)))
             // spend that overflows says nothing about the others' spend: leave that customer
-            // out of the fit rather than fail it for everyone (the mean is a finite sum over
-            // `x` days, so `x · m` overflows only with it; checked as the fit requires)
-            .filter(|&(x, m)| x > 0.0 && m > 0.0 && (x * m).is_finite())
+            // out of the fit rather than fail it for everyone (the fit's own rule; first-time
+            // buyers, x = 0, carry no spend information and stay out too)
+            .filter(|&(x, m)| x > 0.0 && GammaGamma::pair_problem(x, m).is_none())
             .collect();
         let gamma_gamma = (spend.len() >= MIN_FIT_REPEAT_CUSTOMERS)
             .then(|| GammaGamma::fit(&spend).ok())
