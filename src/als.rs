@@ -227,7 +227,7 @@ pub fn train_with(
     let mut rng = SmallRng::seed_from_u64(config.seed);
     // uniform on ±1/√f: vectors of norm about 0.58 from the start. A start ten times smaller
     // spends the first sweeps growing the factors: it needed 12 sweeps to do what this one does
-    // in 10, and still scored lower on the MovieLens validation folds (see the README).
+    // in 10, and still scored lower on the MovieLens validation folds (see tools/TUNING.md).
     let scale = 1.0 / (f as f32).sqrt();
     // row-major, one draw per element in order: the same start as `Array2::from_shape_fn`, but a
     // shape too big for memory is an error, not an abort
