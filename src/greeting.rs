@@ -569,7 +569,8 @@ struct Registered {
     /// Vector used for scoring (learned or derived; empty: none).
     vector: Vec<f32>,
     source: VectorSource,
-    /// [`stamp`] of the model the vectors belong to (0: none).
+    /// [`Factors::fingerprint`](crate::als::Factors::fingerprint) of the model the vectors
+    /// belong to (0: none).
     stamp: u64,
     /// Engagement sums for incremental updates (not saved: rebuilt on the first event).
     #[serde(skip)]
