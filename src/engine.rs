@@ -4,7 +4,7 @@
 use crate::als::{AlsConfig, Progress};
 use crate::catalog::Product;
 use crate::error::{Error, Result};
-use crate::history::{CustomerInfo, History, Purchase, Recorded};
+use crate::history::{CustomerInfo, History, OrderIds, Purchase, Recorded};
 use crate::interactions::Interactions;
 use crate::neighbours::Blend;
 use crate::recommender::{Filter, Recommender};
@@ -191,6 +191,13 @@ pub struct Engine {
     greetings: crate::greeting::Greetings,
     #[serde(default, deserialize_with = "crate::persist::trailing_or_default")]
     blend: Blend,
+    /// How `history` names its orders; files from before this field are
+    /// [`OrderIds::Shared`] and separated on load.
+    #[serde(
+        default = "crate::history::OrderIds::shared",
+        deserialize_with = "crate::history::order_ids_or_shared"
+    )]
+    order_ids: OrderIds,
 }
 
 impl Engine {
@@ -202,6 +209,7 @@ impl Engine {
             model: None,
             greetings: Default::default(),
             blend: Blend::default(),
+            order_ids: OrderIds::Separate,
         }
     }
 
@@ -715,7 +723,8 @@ impl Engine {
     /// Checks what the checksum cannot (a well-formed file whose indices do not fit together)
     /// and rebuilds derived indexes after deserialisation.
     pub(crate) fn after_load(&mut self) -> Result<()> {
-        self.history.rebuild()?;
+        self.history.rebuild(self.order_ids)?;
+        self.order_ids = OrderIds::Separate;
         self.blend
             .validate()
             .map_err(|e| Error::Corrupted(format!("saved blend: {e}")))?;
@@ -1310,5 +1319,68 @@ mod tests {
         let mut bad = shop();
         bad.config.als.factors = 0;
         assert!(matches!(bad.train(), Err(Error::InvalidConfig(_))));
+    }
+
+    #[test]
+    fn engines_saved_before_order_ids_were_separated_load_and_keep_their_repeats() {
+        let mut e = Engine::default();
+        buy(&mut e, "ann", "tea", 1);
+        e.record_purchase(&Purchase {
+            customer: "ann".into(),
+            product: "mug".into(),
+            timestamp: Timestamp(2 * 86_400),
+            quantity: 1.0,
+            unit_price: 2.0,
+            order: Some("A-1".into()),
+        })
+        .unwrap();
+        let json = serde_json::to_value(&e).unwrap();
+        let back = Engine::reload_edited(&json, &|v| {
+            // no scheme field, ids spelled as they are
+            v.as_object_mut().unwrap().remove("order_ids");
+            for o in v["history"]["orders"].as_array_mut().unwrap() {
+                *o = o.as_str().unwrap()[1..].into();
+            }
+        })
+        .unwrap();
+        let h = back.history();
+        assert_eq!(h.order_id(0), "ann@86400");
+        assert!(h.order_is_synthetic(0));
+        assert_eq!(h.order_id(1), "A-1");
+        assert!(!h.order_is_synthetic(1));
+        // separated once: saved again, the file loads as it is and writes the same bytes
+        let bytes = back.to_bytes().unwrap();
+        let again = Engine::from_bytes(&bytes).unwrap();
+        assert_eq!(again.to_bytes().unwrap(), bytes);
+        let mut again = again;
+        buy(&mut again, "ann", "tea", 1);
+        assert_eq!(again.history().lines().len(), 2, "a repeat, not a new line");
+        // the binary layout of a file from before the field (and before greetings and blend)
+        #[derive(Serialize)]
+        struct Before<'a> {
+            config: &'a EngineConfig,
+            history: &'a History,
+            model: Option<()>,
+        }
+        let mut old_history = json["history"].clone();
+        for o in old_history["orders"].as_array_mut().unwrap() {
+            *o = o.as_str().unwrap()[1..].into();
+        }
+        let old_history: History = serde_json::from_value(old_history).unwrap();
+        let old = crate::persist::to_bytes(&Before {
+            config: e.config(),
+            history: &old_history,
+            model: None,
+        })
+        .unwrap();
+        let mut back = Engine::from_bytes(&old).unwrap();
+        let h = back.history();
+        assert_eq!(
+            (h.order_id(0), h.order_is_synthetic(0)),
+            ("ann@86400", true)
+        );
+        assert_eq!((h.order_id(1), h.order_is_synthetic(1)), ("A-1", false));
+        buy(&mut back, "ann", "tea", 1);
+        assert_eq!(back.history().lines().len(), 2);
     }
 }

@@ -24,8 +24,8 @@ pub struct Purchase {
     /// Price per unit (≥ 0).
     pub unit_price: f64,
     /// Order or invoice id; lines without one are grouped into orders by customer and timestamp,
-    /// under the id `customer@seconds`. Those ids share the namespace of given ones: a given id
-    /// spelled the same way (`ann@5` for customer `ann`) joins that group.
+    /// which [`History::order_id`] names `customer@seconds`. Such a group is never the order of a
+    /// given id spelled the same way: `ann@5` given for customer `ann` is an order of its own.
     pub order: Option<String>,
 }
 
@@ -136,6 +136,41 @@ pub enum Recorded {
 
 type LineKey = (u32, u32, u32, i64, u64, u64);
 
+/// How a history names its orders: which saved engines need their order ids separated on load.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum OrderIds {
+    /// Files written before given and synthetic ids were kept apart: ids stored as they are,
+    /// synthetic ones as `customer@seconds`.
+    Shared,
+    /// Given ids stored behind [`GIVEN_ORDER`], synthetic ones behind [`SYNTHETIC_ORDER`].
+    #[default]
+    Separate,
+}
+
+impl OrderIds {
+    /// The scheme of a saved engine that does not record one: written before it existed.
+    pub(crate) fn shared() -> OrderIds {
+        OrderIds::Shared
+    }
+}
+
+/// Reads the order id scheme of a saved engine; [`OrderIds::Shared`] when the file predates it
+/// (see [`crate::persist::trailing_or_default`] for why a missing trailing field reads this way).
+pub(crate) fn order_ids_or_shared<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<OrderIds, D::Error> {
+    if d.is_human_readable() {
+        OrderIds::deserialize(d)
+    } else {
+        Ok(OrderIds::deserialize(d).unwrap_or(OrderIds::Shared))
+    }
+}
+
+/// Stored before a given order id, so that no given id can equal a synthetic one.
+const GIVEN_ORDER: char = '=';
+/// Stored before a synthetic order id (`customer@seconds`).
+const SYNTHETIC_ORDER: char = '@';
+
 /// Every purchase, customer and product the engine has been told about.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct History {
@@ -148,6 +183,9 @@ pub struct History {
     by_customer: Vec<Vec<u32>>,
     #[serde(skip)]
     seen: HashSet<LineKey>,
+    /// Reused to spell an order's stored id without allocating per line.
+    #[serde(skip)]
+    order_key: String,
 }
 
 impl History {
@@ -157,8 +195,11 @@ impl History {
     }
 
     /// Checks a history read back from bytes (the catalog, one attribute record per customer,
-    /// lines that [`History::record`] would have stored) and rebuilds the derived indexes.
-    pub(crate) fn rebuild(&mut self) -> Result<()> {
+    /// lines that [`History::record`] would have stored, order ids of the `ids` scheme) and
+    /// rebuilds the derived indexes. A history of the [`OrderIds::Shared`] scheme has its order
+    /// ids separated: each one that its own lines' customer and time would have made up becomes
+    /// synthetic, the others given.
+    pub(crate) fn rebuild(&mut self, ids: OrderIds) -> Result<()> {
         self.catalog.check()?;
         let (customers, products, orders) =
             (self.customers.len(), self.catalog.len(), self.orders.len());
@@ -191,6 +232,15 @@ impl History {
                 l.customer, l.product, l.order
             )));
         }
+        if ids == OrderIds::Shared {
+            self.separate_order_ids()?;
+        }
+        // order_id() takes the id after its one-byte mark
+        if let Some(o) = self.orders.names().iter().find(|o| {
+            !(o.starts_with(GIVEN_ORDER) || o.starts_with(SYNTHETIC_ORDER)) || o.len() < 2
+        }) {
+            return Err(Error::Corrupted(format!("an order id stored as {o:?}")));
+        }
         self.by_customer = vec![Vec::new(); customers];
         self.seen.clear();
         for (i, l) in self.lines.iter().enumerate() {
@@ -220,12 +270,21 @@ impl History {
         check_weight("amount (quantity × unit price)", p.quantity * p.unit_price)?;
         let customer = self.customer_index_or_add(&p.customer);
         let product = self.catalog.intern(&p.product);
-        let order = match &p.order {
-            Some(o) if !o.is_empty() => self.orders.intern(o),
-            _ => self
-                .orders
-                .intern(&format!("{}@{}", p.customer, p.timestamp.0)),
-        };
+        let spelled = &mut self.order_key;
+        spelled.clear();
+        match &p.order {
+            Some(o) if !o.is_empty() => {
+                spelled.push(GIVEN_ORDER);
+                spelled.push_str(o);
+            }
+            _ => {
+                use std::fmt::Write;
+                spelled.push(SYNTHETIC_ORDER);
+                // writing to a String cannot fail
+                let _ = write!(spelled, "{}@{}", p.customer, p.timestamp.0);
+            }
+        }
+        let order = self.orders.intern(spelled);
         let line = Line {
             customer,
             product,
@@ -317,7 +376,47 @@ impl History {
     /// Panics if the index is out of range, as slice indexing does: indices come from this
     /// history.
     pub fn order_id(&self, order: u32) -> &str {
-        self.orders.name(order)
+        // every stored id starts with a one-byte ASCII mark (checked on load)
+        &self.orders.name(order)[1..]
+    }
+
+    /// Whether the order at `order` was made up from a customer and a time (no id was given).
+    pub fn order_is_synthetic(&self, order: u32) -> bool {
+        self.orders.name(order).starts_with(SYNTHETIC_ORDER)
+    }
+
+    /// Marks the order ids of a history saved with [`OrderIds::Shared`]: an id equal to
+    /// `customer@seconds` of a line that carries it is synthetic, any other given. Indices do not
+    /// change. A given id that was spelled like its own synthetic one had already joined that
+    /// group when it was recorded, and stays there.
+    fn separate_order_ids(&mut self) -> Result<()> {
+        let mut synthetic = vec![false; self.orders.len()];
+        let mut spelled = String::new();
+        for l in &self.lines {
+            use std::fmt::Write;
+            spelled.clear();
+            let _ = write!(
+                spelled,
+                "{}@{}",
+                self.customers.name(l.customer),
+                l.timestamp.0
+            );
+            if self.orders.name(l.order) == spelled {
+                synthetic[l.order as usize] = true;
+            }
+        }
+        let names = self
+            .orders
+            .names()
+            .iter()
+            .zip(&synthetic)
+            .map(|(n, &s)| {
+                let mark = if s { SYNTHETIC_ORDER } else { GIVEN_ORDER };
+                format!("{mark}{n}")
+            })
+            .collect();
+        self.orders = IdMap::from_names(names).map_err(Error::Corrupted)?;
+        Ok(())
     }
 
     /// Customer × product weights: the number of distinct orders that contained the product,
@@ -444,13 +543,87 @@ mod tests {
     }
 
     #[test]
+    fn a_given_id_spelled_like_a_synthetic_one_is_an_order_of_its_own() {
+        let mut h = History::new();
+        // no id: the order of (ann, 5 s)
+        let mut made_up = p("ann", "a", 0, 1.0);
+        made_up.timestamp = Timestamp(5);
+        h.record(&made_up).unwrap();
+        // the same spelling given, same customer and time, another product
+        let given = Purchase {
+            order: Some("ann@5".into()),
+            ..p("ann", "b", 0, 1.0)
+        };
+        let given = Purchase {
+            timestamp: Timestamp(5),
+            ..given
+        };
+        assert_eq!(h.record(&given).unwrap(), Recorded::Added);
+        let (l0, l1) = (h.lines()[0], h.lines()[1]);
+        assert_ne!(l0.order, l1.order);
+        assert_eq!(h.order_id(l0.order), "ann@5");
+        assert_eq!(h.order_id(l1.order), "ann@5");
+        assert!(h.order_is_synthetic(l0.order) && !h.order_is_synthetic(l1.order));
+        // the same line again is still recognised, with or without its id
+        assert_eq!(h.record(&made_up).unwrap(), Recorded::Duplicate);
+        assert_eq!(h.record(&given).unwrap(), Recorded::Duplicate);
+        // both products count one order each
+        let w: Vec<f32> = h.order_counts(None).iter().map(|t| t.weight).collect();
+        assert_eq!(w, vec![1.0, 1.0]);
+    }
+
+    #[test]
+    fn histories_saved_with_shared_order_ids_are_separated_on_load() {
+        let mut h = History::new();
+        h.record(&p("c1", "a", 1, 1.0)).unwrap();
+        h.record(&Purchase {
+            order: Some("INV-7".into()),
+            ..p("c1", "b", 2, 1.0)
+        })
+        .unwrap();
+        // a given id spelled like a synthetic one that no line of the history makes up (c1's
+        // line of day 2 has an id; c2 is not c1)
+        h.record(&Purchase {
+            order: Some("c1@172800".into()),
+            ..p("c2", "a", 3, 1.0)
+        })
+        .unwrap();
+        let mut json = serde_json::to_value(&h).unwrap();
+        // the old spelling: ids as they are
+        for o in json["orders"].as_array_mut().unwrap() {
+            *o = o.as_str().unwrap()[1..].into();
+        }
+        let mut back: History = serde_json::from_value(json.clone()).unwrap();
+        back.rebuild(OrderIds::Shared).unwrap();
+        let ids: Vec<(&str, bool)> = (0..3)
+            .map(|o| (back.order_id(o), back.order_is_synthetic(o)))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![("c1@86400", true), ("INV-7", false), ("c1@172800", false)]
+        );
+        // lines recorded before the save are repeats after it
+        assert_eq!(
+            back.record(&p("c1", "a", 1, 1.0)).unwrap(),
+            Recorded::Duplicate
+        );
+        assert_eq!(back.lines().len(), 3);
+        // read as the current scheme, unmarked ids are a corrupted file
+        let mut unmarked: History = serde_json::from_value(json).unwrap();
+        assert!(matches!(
+            unmarked.rebuild(OrderIds::Separate),
+            Err(Error::Corrupted(m)) if m.contains("order id")
+        ));
+    }
+
+    #[test]
     fn rebuild_restores_indexes() {
         let mut h = History::new();
         h.record(&p("c1", "a", 1, 1.0)).unwrap();
         h.record(&p("c2", "a", 2, 1.0)).unwrap();
         let bytes = serde_json::to_vec(&h).unwrap();
         let mut back: History = serde_json::from_slice(&bytes).unwrap();
-        back.rebuild().unwrap();
+        back.rebuild(OrderIds::Separate).unwrap();
         assert_eq!(back.customer_lines(1).len(), 1);
         assert_eq!(
             back.record(&p("c2", "a", 2, 1.0)).unwrap(),

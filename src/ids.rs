@@ -53,6 +53,17 @@ impl IdMap {
     pub fn names(&self) -> &[String] {
         &self.names
     }
+
+    /// The map with `names[i]` at index `i`; a message naming the first repeated id otherwise.
+    pub(crate) fn from_names(names: Vec<String>) -> Result<IdMap, String> {
+        let mut index = HashMap::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            if index.insert(n.clone(), i as u32).is_some() {
+                return Err(format!("duplicate id {n:?}"));
+            }
+        }
+        Ok(IdMap { names, index })
+    }
 }
 
 impl Serialize for IdMap {
@@ -63,14 +74,7 @@ impl Serialize for IdMap {
 
 impl<'de> Deserialize<'de> for IdMap {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let names: Vec<String> = Vec::deserialize(d)?;
-        let mut index = HashMap::with_capacity(names.len());
-        for (i, n) in names.iter().enumerate() {
-            if index.insert(n.clone(), i as u32).is_some() {
-                return Err(serde::de::Error::custom(format!("duplicate id {n:?}")));
-            }
-        }
-        Ok(IdMap { names, index })
+        IdMap::from_names(Vec::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 

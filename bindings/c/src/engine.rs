@@ -298,8 +298,8 @@ unsafe fn purchase(
 ///   amount, must be finite too. Anything else (NaN, ±∞, a quantity of 0 or less, a negative
 ///   price, an amount that overflows) gives `RAPPORT_STATUS_INVALID_WEIGHT`.
 /// * `order`: optional order id. NULL or empty: the lines of one customer at one timestamp
-///   form one order, whose id is `<customer>@<timestamp>` (`c1@1700000000`; an explicit order
-///   id written that way names the same order).
+///   form one order, whose id reads `<customer>@<timestamp>` (`c1@1700000000`; an explicit
+///   order id written that way is a different order).
 /// * `added`: optional; receives `false` when the line repeats one already recorded (same
 ///   customer, product, order, timestamp, quantity and unit price), which is not stored again.
 ///

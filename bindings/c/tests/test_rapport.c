@@ -317,15 +317,18 @@ static void test_order_grouping(void) {
     OK(rapport_engine_record_purchase(e, "a", "p4", 1000, 1, 1, "o-9", &added));
     OK(rapport_engine_record_purchase(e, "a", "p5", 1000, 1, 1, "o-9", &added));
     OK(rapport_engine_record_purchase(e, "b", "p1", 1000, 1, 1, NULL, &added)); /* other customer */
-    /* the id of a's first order, given explicitly, names that order */
+    /* the id of a's first order, given explicitly, is another order that reads the same */
     OK(rapport_engine_record_purchase(e, "a", "p6", 1000, 1, 1, "a@1000", &added));
     CHECK(added);
+    OK(rapport_engine_record_purchase(e, "a", "p1", 1000, 1, 1, "a@1000", &added));
+    CHECK(added); /* not a repeat of the first line, whose order had no id */
     rapport_profile_fields f;
     rapport_profile *p = NULL;
     OK(rapport_engine_profile(e, "a", 2 * DAY, &p));
     OK(rapport_profile_get_fields(p, &f));
-    CHECK(f.orders == 3); /* a@1000 (p1, p2, p6), a@87400 (p3), o-9 (p4, p5) */
-    CHECK(f.units == 6);
+    /* a@1000 without an id (p1, p2), a@87400 (p3), o-9 (p4, p5), "a@1000" given (p6, p1) */
+    CHECK(f.orders == 4);
+    CHECK(f.units == 7);
     rapport_profile_free(p);
     OK(rapport_engine_profile(e, "b", 2 * DAY, &p));
     OK(rapport_profile_get_fields(p, &f));
