@@ -235,7 +235,7 @@ impl History {
         if ids == OrderIds::Shared {
             self.separate_order_ids()?;
         }
-        // order_id() takes the id after its one-byte mark
+        // every id carries its mark, and something after it
         if let Some(o) = self.orders.names().iter().find(|o| {
             !(o.starts_with(GIVEN_ORDER) || o.starts_with(SYNTHETIC_ORDER)) || o.len() < 2
         }) {
@@ -376,8 +376,12 @@ impl History {
     /// Panics if the index is out of range, as slice indexing does: indices come from this
     /// history.
     pub fn order_id(&self, order: u32) -> &str {
-        // every stored id starts with a one-byte ASCII mark (checked on load)
-        &self.orders.name(order)[1..]
+        // every stored id starts with its mark (recorded so, checked on load)
+        let stored = self.orders.name(order);
+        stored
+            .strip_prefix(GIVEN_ORDER)
+            .or_else(|| stored.strip_prefix(SYNTHETIC_ORDER))
+            .unwrap_or(stored)
     }
 
     /// Whether the order at `order` was made up from a customer and a time (no id was given).
