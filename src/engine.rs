@@ -182,7 +182,7 @@ struct Model {
 /// assert_eq!(recs.items[0].product, "tea");
 /// assert_eq!(recs.items[0].reason.to_string(), "because you bought mug");
 /// ```
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Engine {
     config: EngineConfig,
     history: History,
@@ -191,13 +191,17 @@ pub struct Engine {
     greetings: crate::greeting::Greetings,
     #[serde(default, deserialize_with = "crate::persist::trailing_or_default")]
     blend: Blend,
-    /// How `history` names its orders; files from before this field are
-    /// [`OrderIds::Shared`] and separated on load.
-    #[serde(
-        default = "crate::history::OrderIds::shared",
-        deserialize_with = "crate::history::order_ids_or_shared"
-    )]
+    /// How `history` names its orders; files from before this field read as the default,
+    /// [`OrderIds::Shared`], and are separated on load.
+    #[serde(default, deserialize_with = "crate::persist::trailing_or_default")]
     order_ids: OrderIds,
+}
+
+impl Default for Engine {
+    /// An empty engine with the default settings.
+    fn default() -> Self {
+        Engine::new(EngineConfig::default())
+    }
 }
 
 impl Engine {
@@ -1338,9 +1342,7 @@ mod tests {
         let back = Engine::reload_edited(&json, &|v| {
             // no scheme field, ids spelled as they are
             v.as_object_mut().unwrap().remove("order_ids");
-            for o in v["history"]["orders"].as_array_mut().unwrap() {
-                *o = o.as_str().unwrap()[1..].into();
-            }
+            v["history"] = serde_json::to_value(e.history().with_shared_order_ids()).unwrap();
         })
         .unwrap();
         let h = back.history();
@@ -1362,11 +1364,7 @@ mod tests {
             history: &'a History,
             model: Option<()>,
         }
-        let mut old_history = json["history"].clone();
-        for o in old_history["orders"].as_array_mut().unwrap() {
-            *o = o.as_str().unwrap()[1..].into();
-        }
-        let old_history: History = serde_json::from_value(old_history).unwrap();
+        let old_history = e.history().with_shared_order_ids();
         let old = crate::persist::to_bytes(&Before {
             config: e.config(),
             history: &old_history,

@@ -137,32 +137,31 @@ pub enum Recorded {
 type LineKey = (u32, u32, u32, i64, u64, u64);
 
 /// How a history names its orders: which saved engines need their order ids separated on load.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Saved as its number (0, 1): a derived enum encoding costs the WASM module several KB. The
+/// default is the scheme of files that do not record one, written before it existed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum OrderIds {
     /// Files written before given and synthetic ids were kept apart: ids stored as they are,
     /// synthetic ones as `customer@seconds`.
+    #[default]
     Shared,
     /// Given ids stored behind [`GIVEN_ORDER`], synthetic ones behind [`SYNTHETIC_ORDER`].
-    #[default]
     Separate,
 }
 
-impl OrderIds {
-    /// The scheme of a saved engine that does not record one: written before it existed.
-    pub(crate) fn shared() -> OrderIds {
-        OrderIds::Shared
+impl Serialize for OrderIds {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_u8(*self as u8)
     }
 }
 
-/// Reads the order id scheme of a saved engine; [`OrderIds::Shared`] when the file predates it
-/// (see [`crate::persist::trailing_or_default`] for why a missing trailing field reads this way).
-pub(crate) fn order_ids_or_shared<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<OrderIds, D::Error> {
-    if d.is_human_readable() {
-        OrderIds::deserialize(d)
-    } else {
-        Ok(OrderIds::deserialize(d).unwrap_or(OrderIds::Shared))
+impl<'de> Deserialize<'de> for OrderIds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match u8::deserialize(d)? {
+            0 => Ok(OrderIds::Shared),
+            1 => Ok(OrderIds::Separate),
+            n => Err(serde::de::Error::custom(format!("order id scheme {n}"))),
+        }
     }
 }
 
@@ -467,6 +466,23 @@ fn key(l: &Line) -> LineKey {
 }
 
 #[cfg(test)]
+impl History {
+    /// This history as files written before order ids were separated spelled it (ids as they
+    /// are). Panics where that would merge two orders.
+    pub(crate) fn with_shared_order_ids(&self) -> History {
+        let mut old = self.clone();
+        let names = old
+            .orders
+            .names()
+            .iter()
+            .map(|n| n[1..].to_owned())
+            .collect();
+        old.orders = IdMap::from_names(names).expect("no two orders spelled alike");
+        old
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -592,11 +608,7 @@ mod tests {
             ..p("c2", "a", 3, 1.0)
         })
         .unwrap();
-        let mut json = serde_json::to_value(&h).unwrap();
-        // the old spelling: ids as they are
-        for o in json["orders"].as_array_mut().unwrap() {
-            *o = o.as_str().unwrap()[1..].into();
-        }
+        let json = serde_json::to_value(h.with_shared_order_ids()).unwrap();
         let mut back: History = serde_json::from_value(json.clone()).unwrap();
         back.rebuild(OrderIds::Shared).unwrap();
         let ids: Vec<(&str, bool)> = (0..3)

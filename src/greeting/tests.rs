@@ -703,13 +703,15 @@ fn engines_saved_before_greetings_still_load() {
     buy(&mut e, "a", "teapot", 1);
     let old = crate::persist::to_bytes(&Before {
         config: e.config(),
-        history: e.history(),
+        history: &e.history().with_shared_order_ids(),
         model: None,
     })
     .unwrap();
     let back = Engine::from_bytes(&old).unwrap();
     assert!(back.greetings().is_empty());
     assert_eq!(back.history().lines().len(), 1);
+    assert_eq!(back.history().order_id(0), "a@122400");
+    assert!(back.history().order_is_synthetic(0));
     // a damaged greeting section is still caught by the checksum
     let mut e = shop();
     e.load_default_greetings().unwrap();
