@@ -202,6 +202,10 @@ pub struct Factors {
 
 /// Trains factors on `matrix` (customers × products).
 ///
+/// Errors: [`Error::InvalidConfig`] for settings out of range ([`AlsConfig::validate`]) or threads
+/// that cannot start, [`Error::Empty`] for a matrix without interactions, and
+/// [`Error::InvalidArgument`] when the factor matrices of its shape do not fit in memory.
+///
 /// ```
 /// use rapport::als::{train, AlsConfig};
 /// use rapport::interactions::{Interactions, Triple};
