@@ -165,6 +165,13 @@ impl<'de> Deserialize<'de> for OrderIds {
     }
 }
 
+/// Appends the id of the order made up for a customer's lines at one time: `customer@seconds`.
+fn spell_synthetic(out: &mut String, customer: &str, at: Timestamp) {
+    use std::fmt::Write;
+    // writing to a String cannot fail
+    let _ = write!(out, "{customer}@{}", at.0);
+}
+
 /// Stored before a given order id, so that no given id can equal a synthetic one.
 const GIVEN_ORDER: char = '=';
 /// Stored before a synthetic order id (`customer@seconds`).
@@ -277,10 +284,8 @@ impl History {
                 spelled.push_str(o);
             }
             _ => {
-                use std::fmt::Write;
                 spelled.push(SYNTHETIC_ORDER);
-                // writing to a String cannot fail
-                let _ = write!(spelled, "{}@{}", p.customer, p.timestamp.0);
+                spell_synthetic(spelled, &p.customer, p.timestamp);
             }
         }
         let order = self.orders.intern(spelled);
@@ -396,14 +401,8 @@ impl History {
         let mut synthetic = vec![false; self.orders.len()];
         let mut spelled = String::new();
         for l in &self.lines {
-            use std::fmt::Write;
             spelled.clear();
-            let _ = write!(
-                spelled,
-                "{}@{}",
-                self.customers.name(l.customer),
-                l.timestamp.0
-            );
+            spell_synthetic(&mut spelled, self.customers.name(l.customer), l.timestamp);
             if self.orders.name(l.order) == spelled {
                 synthetic[l.order as usize] = true;
             }
