@@ -249,6 +249,8 @@ pub fn top_k_among(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array2;
+    use proptest::prelude::*;
 
     #[test]
     fn repeated_entries_sort_without_a_broken_order() {
@@ -267,8 +269,6 @@ mod tests {
         assert!(sorted.windows(2).all(|w| !better(w[1], w[0])), "best first");
         assert_eq!((sorted[0].item, sorted[1_499].item), (2, 6));
     }
-    use ndarray::Array2;
-    use proptest::prelude::*;
 
     fn naive(items: &Array2<f32>, q: &[f32], k: usize, exclude: &Bitset) -> Vec<Scored> {
         let mut all: Vec<Scored> = (0..items.nrows() as u32)
