@@ -43,6 +43,8 @@ ap.add_argument("--seeds", type=int, default=0,
 args = ap.parse_args()
 sys.path.insert(0, args.peer)
 import evaluate  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from paired import difference, per_user_ndcg  # noqa: E402
 
 
 @functools.lru_cache(maxsize=None)
@@ -75,26 +77,14 @@ def score(d, path):
     return {k: round(v, 4) for k, v in m.items() if k.endswith("@10") and isinstance(v, float)}
 
 
-def per_user_ndcg(d, path):
-    """ndcg@10 of every test user, by the evaluator's own definition (0 without recommendations)."""
-    recs, _ = evaluate.read_recs(path)
-    test = evaluate.read_interactions(f"{d}/test.csv")
-    return np.array([evaluate.evaluate({u: recs.get(u, [])}, {u: test[u]}, ks=(10,))["ndcg@10"]
-                     for u in sorted(test)])
-
-
 def paired(ds, runs, label=None):
     """rapport's paired ndcg@10 difference to each peer over the users of `runs` (pooled)."""
     rng = np.random.default_rng(0)
     for name in ("implicit", "EASE"):
-        diff = np.concatenate([per_user_ndcg(d, p["rapport"]) - per_user_ndcg(d, p[name])
-                               for d, p in runs])
-        boot = diff[rng.integers(0, len(diff), size=(2000, len(diff)))].mean(axis=1)
-        lo, hi = np.percentile(boot, [2.5, 97.5])
+        diff = np.concatenate([per_user_ndcg(evaluate, d, p["rapport"])
+                               - per_user_ndcg(evaluate, d, p[name]) for d, p in runs])
         print(json.dumps({"dataset": ds, **({"folds": label} if label else {}),
-                          "paired": f"rapport - {name}", "users": len(diff),
-                          "ndcg@10_diff": round(float(diff.mean()), 4),
-                          "ci95": [round(float(lo), 4), round(float(hi), 4)]}), flush=True)
+                          "paired": f"rapport - {name}", **difference(diff, rng)}), flush=True)
 
 
 def implicit_recs(ds, d, path, seed):

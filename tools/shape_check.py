@@ -41,6 +41,8 @@ import evaluate  # noqa: E402
 import prepare  # noqa: E402
 import run_peers as rp  # noqa: E402
 from edge_check import ALS_EXT, EASE_EXT  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from paired import difference, per_user_ndcg  # noqa: E402
 
 raw = args.datasets or os.path.join(os.path.abspath(args.peer), "..", "datasets")
 
@@ -92,13 +94,6 @@ SPLITS = {
     "ml-rating-weight": lambda: movielens(lambda d: d.rating > 0, lambda p: p.rating.values),
     "ml-temporal": ml_temporal,
 }
-
-
-def per_user_ndcg(d, path):
-    recs, _ = evaluate.read_recs(path)
-    test = evaluate.read_interactions(f"{d}/test.csv")
-    return np.array([evaluate.evaluate({u: recs.get(u, [])}, {u: test[u]}, ks=(10,))["ndcg@10"]
-                     for u in sorted(test)])
 
 
 def rapport(d, train, users, path):
@@ -156,11 +151,8 @@ for name in args.only or list(SPLITS):
     report("rapport (defaults)", os.path.join(od, "rapport.csv"), None, v)
 
     rng = np.random.default_rng(0)
-    mine = per_user_ndcg(d, paths["rapport (defaults)"])
+    mine = per_user_ndcg(evaluate, d, paths["rapport (defaults)"])
     for peer in ("implicit", "EASE"):
-        diff = mine - per_user_ndcg(d, paths[peer])
-        boot = diff[rng.integers(0, len(diff), size=(2000, len(diff)))].mean(axis=1)
-        lo, hi = np.percentile(boot, [2.5, 97.5])
-        print(json.dumps({"split": name, "paired": f"rapport - {peer}", "users": len(diff),
-                          "ndcg@10_diff": round(float(diff.mean()), 4),
-                          "ci95": [round(float(lo), 4), round(float(hi), 4)]}), flush=True)
+        diff = mine - per_user_ndcg(evaluate, d, paths[peer])
+        print(json.dumps({"split": name, "paired": f"rapport - {peer}", **difference(diff, rng)}),
+              flush=True)
