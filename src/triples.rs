@@ -74,10 +74,13 @@ impl TripleCsv {
                         line,
                         message: format!("weight {s:?} is not a number"),
                     })?;
-                    check_weight("weight", v).map_err(|e| Error::BadRow {
+                    // checked after the conversion: 1e39 is a finite f64 but an infinite f32
+                    let v = v as f32;
+                    check_weight("weight", f64::from(v)).map_err(|e| Error::BadRow {
                         line,
                         message: e.to_string(),
-                    })? as f32
+                    })?;
+                    v
                 }
                 None => 1.0,
             };
@@ -194,6 +197,9 @@ mod tests {
             ("user_id,item_id,weight\nu,a,1\nu,b,x\n", 3),
             ("user_id,item_id,weight\nu,a,-1\n", 2),
             ("user_id,item_id,weight\nu,a,NaN\n", 2),
+            // finite as written, infinite as the f32 a weight is stored in
+            ("user_id,item_id,weight\nu,a,1\nu,b,1e39\n", 3),
+            ("user_id,item_id,weight\nu,a,inf\n", 2),
             ("user_id,item_id,weight\nu,,1\n", 2),
             ("user_id,item_id,weight\nu,a\n", 2),
         ] {
@@ -208,5 +214,8 @@ mod tests {
             Err(Error::BadRow { line: 2, .. })
         ));
         assert!(TripleCsv::read("".as_bytes()).is_err());
+        // the largest f32 is kept as it is
+        let t = TripleCsv::read("user_id,item_id,weight\nu,a,3.4e38\n".as_bytes()).unwrap();
+        assert_eq!(t.triples()[0].weight, 3.4e38);
     }
 }
