@@ -295,7 +295,12 @@ impl History {
             order,
             timestamp: p.timestamp,
             quantity: p.quantity,
-            unit_price: p.unit_price,
+            // one zero: the duplicate key compares bits, and -0 would make a second line
+            unit_price: if p.unit_price == 0.0 {
+                0.0
+            } else {
+                p.unit_price
+            },
         };
         if !self.seen.insert(key(&line)) {
             return Ok(Recorded::Duplicate);
@@ -629,6 +634,20 @@ mod tests {
             unmarked.rebuild(OrderIds::Separate),
             Err(Error::Corrupted(m)) if m.contains("order id")
         ));
+    }
+
+    #[test]
+    fn a_price_of_minus_zero_is_the_same_line_as_zero() {
+        let mut h = History::new();
+        let mut free = p("c1", "a", 1, 1.0);
+        free.unit_price = 0.0;
+        assert_eq!(h.record(&free).unwrap(), Recorded::Added);
+        free.unit_price = -0.0;
+        assert_eq!(h.record(&free).unwrap(), Recorded::Duplicate);
+        assert_eq!(h.lines().len(), 1);
+        let mut h = History::new();
+        assert_eq!(h.record(&free).unwrap(), Recorded::Added);
+        assert!(h.lines()[0].unit_price.is_sign_positive());
     }
 
     #[test]
