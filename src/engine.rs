@@ -154,7 +154,7 @@ pub struct TrainReport {
     pub products: usize,
     /// Customer–product pairs trained on.
     pub interactions: usize,
-    /// Loss after each iteration (empty unless a progress callback was given).
+    /// Loss after each iteration (always computed, with or without a progress callback).
     pub losses: Vec<f64>,
 }
 
@@ -182,10 +182,29 @@ struct Model {
 /// assert_eq!(recs.items[0].product, "tea");
 /// assert_eq!(recs.items[0].reason.to_string(), "because you bought mug");
 /// ```
+///
+/// Its serde form is what [`Engine::save`] writes inside the envelope; reading it back through
+/// any serde format checks it and rebuilds what is derived from it, as [`Engine::load`] does.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(try_from = "SavedEngine")]
 pub struct Engine {
     config: EngineConfig,
     history: History,
+    model: Option<Model>,
+    greetings: crate::greeting::Greetings,
+    blend: Blend,
+    /// How `history` names its orders: always `OrderIds::Separate` in memory, saved so that
+    /// files from before the field existed are known (they read as `OrderIds::Shared`).
+    order_ids: OrderIds,
+}
+
+/// An [`Engine`] as saved, before it is checked and its derived state rebuilt
+/// ([`Engine::try_from`]).
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+pub(crate) struct SavedEngine {
+    config: EngineConfig,
+    history: crate::history::SavedHistory,
     model: Option<Model>,
     #[serde(default, deserialize_with = "crate::persist::trailing_or_default")]
     greetings: crate::greeting::Greetings,
@@ -195,6 +214,25 @@ pub struct Engine {
     /// [`OrderIds::Shared`], and are separated on load.
     #[serde(default, deserialize_with = "crate::persist::trailing_or_default")]
     order_ids: OrderIds,
+}
+
+/// Checks what the checksum cannot (a well-formed file whose indices do not fit together)
+/// and rebuilds what is derived from the saved parts.
+impl TryFrom<SavedEngine> for Engine {
+    type Error = Error;
+
+    fn try_from(saved: SavedEngine) -> Result<Engine> {
+        let mut e = Engine {
+            config: saved.config,
+            history: saved.history.into_history(saved.order_ids)?,
+            model: saved.model,
+            greetings: saved.greetings,
+            blend: saved.blend,
+            order_ids: OrderIds::Separate,
+        };
+        e.check_loaded()?;
+        Ok(e)
+    }
 }
 
 impl Default for Engine {
@@ -707,9 +745,8 @@ impl Engine {
     /// Reads an engine written by [`Engine::save`]. Truncated, corrupted, foreign or
     /// newer-version files give a typed error.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Engine> {
-        let mut e: Engine = crate::persist::load(path)?;
-        e.after_load()?;
-        Ok(e)
+        let saved: SavedEngine = crate::persist::load(path)?;
+        Engine::try_from(saved)
     }
 
     /// The engine as bytes (the same envelope as [`Engine::save`]), e.g. to ship to a browser.
@@ -719,16 +756,14 @@ impl Engine {
 
     /// An engine from bytes made by [`Engine::to_bytes`] or read from a saved file.
     pub fn from_bytes(bytes: &[u8]) -> Result<Engine> {
-        let mut e: Engine = crate::persist::from_bytes(bytes)?;
-        e.after_load()?;
-        Ok(e)
+        let saved: SavedEngine = crate::persist::from_bytes(bytes)?;
+        Engine::try_from(saved)
     }
 
-    /// Checks what the checksum cannot (a well-formed file whose indices do not fit together)
-    /// and rebuilds derived indexes after deserialisation.
-    pub(crate) fn after_load(&mut self) -> Result<()> {
-        self.history.rebuild(self.order_ids)?;
-        self.order_ids = OrderIds::Separate;
+    /// The checks of a loaded engine beyond its history's own ([`SavedHistory::into_history`]).
+    ///
+    /// [`SavedHistory::into_history`]: crate::history::SavedHistory::into_history
+    fn check_loaded(&mut self) -> Result<()> {
         self.blend
             .validate()
             .map_err(|e| Error::Corrupted(format!("saved blend: {e}")))?;
@@ -759,11 +794,8 @@ impl Engine {
     ) -> Result<Engine> {
         let mut v = json.clone();
         edit(&mut v);
-        let bytes = serde_json::from_value::<Engine>(v)
-            .expect("an engine's serde form")
-            .to_bytes()
-            .expect("serialisable");
-        Engine::from_bytes(&bytes)
+        let saved = serde_json::from_value::<SavedEngine>(v).expect("an engine's serde form");
+        Engine::from_bytes(&crate::persist::to_bytes(&saved).expect("serialisable"))
     }
 }
 
@@ -1094,9 +1126,75 @@ mod tests {
             ("the item norms", &|v| {
                 v["model"]["item_norms"].as_array_mut().unwrap().pop();
             }),
+            // the catalog and customer records (also checked through serde alone, in
+            // tests/robustness.rs, which cannot build a file from edited parts)
+            ("a category index past the categories", &|v| {
+                v["history"]["catalog"]["entries"][0]["category"] = 99.into()
+            }),
+            ("a product id without an entry", &|v| {
+                v["history"]["catalog"]["ids"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push("ghost".into());
+            }),
+            ("an out-of-stock count that does not match", &|v| {
+                v["history"]["catalog"]["out_of_stock"] = 3.into()
+            }),
+            ("a negative price", &|v| {
+                v["history"]["catalog"]["entries"][0]["price"] = (-1.0).into()
+            }),
+            ("customer ids without attribute records", &|v| {
+                v["history"]["infos"].as_array_mut().unwrap().pop();
+            }),
+            ("a line with a negative quantity", &|v| {
+                v["history"]["lines"][0]["quantity"] = (-2.0).into()
+            }),
         ] {
             assert!(matches!(corrupt(edit), Err(Error::Corrupted(_))), "{what}");
+            // read through serde alone, the same engine is refused with the same message
+            let mut v = good.clone();
+            edit(&mut v);
+            let serde_error = serde_json::from_value::<Engine>(v).unwrap_err().to_string();
+            let Err(corrupted) = corrupt(edit) else {
+                unreachable!()
+            };
+            assert!(
+                serde_error.contains(&corrupted.to_string()),
+                "{what}: {serde_error}"
+            );
         }
+    }
+
+    #[test]
+    fn an_engine_read_back_through_serde_works_as_the_saved_one() {
+        let mut e = shop();
+        e.train().unwrap();
+        let back: Engine = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        let opts = RecommendOptions::default();
+        for c in ["t1", "c7", "c11"] {
+            assert_eq!(
+                back.recommend(c, &opts).unwrap(),
+                e.recommend(c, &opts).unwrap()
+            );
+        }
+        assert_eq!(back.history().lines(), e.history().lines());
+        // the indexes were rebuilt: a repeat is known, and a new customer can buy
+        let purchase = |c: &str, p: &str, day: i64| Purchase {
+            customer: c.into(),
+            product: p.into(),
+            timestamp: Timestamp(day * 86_400),
+            quantity: 1.0,
+            unit_price: 2.0,
+            order: None,
+        };
+        let mut back = back;
+        // t1 bought black-tea (index 1) on day 1 * 3 + 1
+        let repeat = purchase("t1", "black-tea", 4);
+        assert_eq!(back.record_purchase(&repeat).unwrap(), Recorded::Duplicate);
+        let first = purchase("newcomer", "teapot", 50);
+        assert_eq!(back.record_purchase(&first).unwrap(), Recorded::Added);
+        let newcomer = back.history().customers().get("newcomer").unwrap();
+        assert_eq!(back.history().customer_lines(newcomer).len(), 1);
     }
 
     #[test]

@@ -178,7 +178,12 @@ const GIVEN_ORDER: char = '=';
 const SYNTHETIC_ORDER: char = '@';
 
 /// Every purchase, customer and product the engine has been told about.
+///
+/// Its serde form holds what was recorded; reading it back rebuilds the indexes made from
+/// that (an error when the parts do not fit together), so a history that went through any
+/// serde format works as before.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(try_from = "SavedHistory")]
 pub struct History {
     customers: IdMap,
     infos: Vec<CustomerInfo>,
@@ -194,6 +199,43 @@ pub struct History {
     order_key: String,
 }
 
+/// A [`History`] as saved: what was recorded, before the indexes are rebuilt and order ids of
+/// older files separated ([`SavedHistory::into_history`]).
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+pub(crate) struct SavedHistory {
+    customers: IdMap,
+    infos: Vec<CustomerInfo>,
+    catalog: Catalog,
+    orders: IdMap,
+    lines: Vec<Line>,
+}
+
+impl SavedHistory {
+    /// The history, its order ids (saved in scheme `ids`) separated and its indexes rebuilt.
+    pub(crate) fn into_history(self, ids: OrderIds) -> Result<History> {
+        let mut h = History {
+            customers: self.customers,
+            infos: self.infos,
+            catalog: self.catalog,
+            orders: self.orders,
+            lines: self.lines,
+            ..History::default()
+        };
+        h.rebuild(ids)?;
+        Ok(h)
+    }
+}
+
+/// A history read on its own was saved by this version: its order ids are separated.
+impl TryFrom<SavedHistory> for History {
+    type Error = Error;
+
+    fn try_from(saved: SavedHistory) -> Result<History> {
+        saved.into_history(OrderIds::Separate)
+    }
+}
+
 impl History {
     /// An empty history.
     pub fn new() -> Self {
@@ -205,7 +247,7 @@ impl History {
     /// rebuilds the derived indexes. A history of the [`OrderIds::Shared`] scheme has its order
     /// ids separated: each one that its own lines' customer and time would have made up becomes
     /// synthetic, the others given.
-    pub(crate) fn rebuild(&mut self, ids: OrderIds) -> Result<()> {
+    fn rebuild(&mut self, ids: OrderIds) -> Result<()> {
         self.catalog.check()?;
         let (customers, products, orders) =
             (self.customers.len(), self.catalog.len(), self.orders.len());
@@ -613,8 +655,8 @@ mod tests {
         })
         .unwrap();
         let json = serde_json::to_value(h.with_shared_order_ids()).unwrap();
-        let mut back: History = serde_json::from_value(json.clone()).unwrap();
-        back.rebuild(OrderIds::Shared).unwrap();
+        let saved: SavedHistory = serde_json::from_value(json.clone()).unwrap();
+        let mut back = saved.into_history(OrderIds::Shared).unwrap();
         let ids: Vec<(&str, bool)> = (0..3)
             .map(|o| (back.order_id(o), back.order_is_synthetic(o)))
             .collect();
@@ -629,11 +671,14 @@ mod tests {
         );
         assert_eq!(back.lines().len(), 3);
         // read as the current scheme, unmarked ids are a corrupted file
-        let mut unmarked: History = serde_json::from_value(json).unwrap();
+        let unmarked: SavedHistory = serde_json::from_value(json.clone()).unwrap();
         assert!(matches!(
-            unmarked.rebuild(OrderIds::Separate),
+            unmarked.into_history(OrderIds::Separate),
             Err(Error::Corrupted(m)) if m.contains("order id")
         ));
+        // and so they are for a history read on its own, which is of the current scheme
+        let e = serde_json::from_value::<History>(json).unwrap_err();
+        assert!(e.to_string().contains("order id"), "{e}");
     }
 
     #[test]
@@ -651,18 +696,27 @@ mod tests {
     }
 
     #[test]
-    fn rebuild_restores_indexes() {
+    fn reading_a_history_back_rebuilds_its_indexes() {
         let mut h = History::new();
         h.record(&p("c1", "a", 1, 1.0)).unwrap();
         h.record(&p("c2", "a", 2, 1.0)).unwrap();
+        h.record(&p("c2", "b", 3, 1.0)).unwrap();
         let bytes = serde_json::to_vec(&h).unwrap();
+        // no call needed after serde: the indexes come back with the history
         let mut back: History = serde_json::from_slice(&bytes).unwrap();
-        back.rebuild(OrderIds::Separate).unwrap();
-        assert_eq!(back.customer_lines(1).len(), 1);
+        assert_eq!(back.customer_lines(1).len(), 2);
         assert_eq!(
             back.record(&p("c2", "a", 2, 1.0)).unwrap(),
             Recorded::Duplicate
         );
+        // a new customer gets a place in the index (this indexed out of bounds before)
+        assert_eq!(back.record(&p("c3", "a", 4, 1.0)).unwrap(), Recorded::Added);
+        assert_eq!(back.customer_lines(2).len(), 1);
+        // lines that point past the ids are an error, not a history that panics later
+        let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        v["lines"][0]["customer"] = 9.into();
+        let e = serde_json::from_value::<History>(v).unwrap_err();
+        assert!(e.to_string().contains("points past the ids"), "{e}");
     }
 
     #[test]
