@@ -48,6 +48,19 @@ for kind in web nodejs; do
     # Panic messages keep their Rust file and line without the name section; only stack
     # frames lose function names.
     wasm-bindgen --target "$kind" --remove-name-section --out-dir "$out" "$wasm"
+    if [ "$kind" = nodejs ]; then
+        # wasm-bindgen copies the JS snippets (src/snapshot.js) as written, ES modules, but the
+        # Node package `require`s them: turn `export function f` into CommonJS exports.
+        find "$out/snippets" -name '*.js' | while read -r snippet; do
+            names=$(sed -nE 's/^export function ([A-Za-z_][A-Za-z0-9_]*).*/\1/p' "$snippet" | paste -sd, -)
+            sed -i -E 's/^export function /function /' "$snippet"
+            if grep -qE '^[[:space:]]*(export|import)[[:space:]]' "$snippet"; then
+                echo "$snippet: only \`export function\` can be made CommonJS" >&2
+                exit 1
+            fi
+            echo "module.exports = { $names };" >>"$snippet"
+        done
+    fi
     cat >"$out/package.json" <<EOF
 {
   "name": "rapport-wasm",
@@ -57,7 +70,7 @@ for kind in web nodejs; do
   "type": "$type",
   "main": "rapport_wasm.js",
   "types": "rapport_wasm.d.ts",
-  "files": ["rapport_wasm.js", "rapport_wasm.d.ts", "rapport_wasm_bg.wasm", "rapport_wasm_bg.wasm.d.ts"],
+  "files": ["rapport_wasm.js", "rapport_wasm.d.ts", "rapport_wasm_bg.wasm", "rapport_wasm_bg.wasm.d.ts", "snippets/"],
   "sideEffects": $side_effects
 }
 EOF

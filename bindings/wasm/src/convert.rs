@@ -7,12 +7,42 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+#[wasm_bindgen(module = "/src/snapshot.js")]
+extern "C" {
+    /// `{ value }`, a plain copy of the argument, or `{ error }`; see `snapshot.js`.
+    #[wasm_bindgen(catch, js_name = snapshot)]
+    fn snapshot_js(value: &JsValue) -> Result<JsValue, JsValue>;
+
+    /// `Array.isArray`, false where it would throw (a revoked Proxy).
+    #[wasm_bindgen(js_name = isArrayQuietly)]
+    fn is_array_quietly(value: &JsValue) -> bool;
+}
+
+/// A plain copy of an object argument, made in JavaScript (`snapshot.js`) before Rust reads
+/// it: any of the caller's code that reading runs (getters, Proxy traps, an overridden
+/// `getTime` or `length`) runs there, and an exception it throws becomes an `InvalidArgument`
+/// naming `what` instead of unwinding through Rust frames. Primitives are returned as they are.
+pub(crate) fn snapshot(value: &JsValue, what: &str) -> JsResult<JsValue> {
+    if !value.is_object() {
+        return Ok(value.clone());
+    }
+    let threw = || invalid(format!("{what}: reading it threw an exception"));
+    let out = snapshot_js(value).map_err(|_| threw())?;
+    // `out` is the helper's own plain object: reading it runs none of the caller's code.
+    let field = |name: &str| Reflect::get(&out, &JsValue::from_str(name)).map_err(|_| threw());
+    if let Some(message) = field("error")?.as_string() {
+        return Err(invalid(format!("{what}: {message}")));
+    }
+    field("value")
+}
+
 /// Largest `|milliseconds|` a JS `Date` holds (±100 000 000 days).
 const MAX_DATE_MS: f64 = 8.64e15;
 
 /// A time from a `Date`, epoch milliseconds or a date string. `what` names the argument in
 /// error messages.
 pub(crate) fn timestamp(value: &JsValue, what: &str) -> JsResult<Timestamp> {
+    let value = &snapshot(value, what)?;
     let ms = if let Some(d) = value.dyn_ref::<Date>() {
         d.get_time()
     } else if let Some(n) = value.as_f64() {
@@ -124,6 +154,7 @@ pub(crate) fn string(value: &JsValue, what: &str) -> JsResult<String> {
 
 /// The bytes of a `Uint8Array` or an `ArrayBuffer`, copied into WASM memory.
 pub(crate) fn byte_array(value: &JsValue, what: &str) -> JsResult<Vec<u8>> {
+    let value = &snapshot(value, what)?;
     if let Some(a) = value.dyn_ref::<Uint8Array>() {
         Ok(a.to_vec())
     } else if value.is_instance_of::<ArrayBuffer>() {
@@ -153,7 +184,7 @@ pub(crate) fn kind_of(value: &JsValue) -> &'static str {
         "a symbol"
     } else if value.is_function() {
         "a function"
-    } else if Array::is_array(value) {
+    } else if is_array_quietly(value) {
         "an array"
     } else {
         "an object"
@@ -186,6 +217,7 @@ pub(crate) fn count_arg(value: &JsValue, what: &str) -> JsResult<usize> {
 /// element of an array must be a number (a string or `null` is an error, not NaN or 0); it is
 /// read one by one, so large inputs are faster as a `Float32Array`.
 pub(crate) fn floats(value: &JsValue, what: &str) -> JsResult<Vec<f32>> {
+    let value = &snapshot(value, what)?;
     if let Some(a) = value.dyn_ref::<Float32Array>() {
         Ok(a.to_vec())
     } else if let Some(a) = value.dyn_ref::<Array>() {
@@ -245,6 +277,11 @@ pub(crate) fn options<T: DeserializeOwned + Default>(
 /// Deserialises a required object. Properties the struct does not have are an error (a
 /// misspelt option should not pass silently), which `serde_wasm_bindgen` alone does not check.
 pub(crate) fn object<T: DeserializeOwned>(value: JsValue, what: &str) -> JsResult<T> {
+    plain_object(snapshot(&value, what)?, what)
+}
+
+/// [`object`] of a value that is already a [`snapshot`].
+fn plain_object<T: DeserializeOwned>(value: JsValue, what: &str) -> JsResult<T> {
     if !value.is_object() || Array::is_array(&value) {
         return Err(invalid(format!("{what} must be an object")));
     }
@@ -273,13 +310,14 @@ pub(crate) fn object<T: DeserializeOwned>(value: JsValue, what: &str) -> JsResul
 
 /// Deserialises an array of objects, naming the bad element in errors (`what[3]: …`).
 pub(crate) fn objects<T: DeserializeOwned>(value: JsValue, what: &str) -> JsResult<Vec<T>> {
+    let value = snapshot(&value, what)?;
     let array: &Array = value
         .dyn_ref()
         .ok_or_else(|| invalid(format!("{what} must be an array")))?;
     array
         .iter()
         .enumerate()
-        .map(|(i, v)| object(v, &format!("{what}[{i}]")))
+        .map(|(i, v)| plain_object(v, &format!("{what}[{i}]")))
         .collect()
 }
 

@@ -3,7 +3,8 @@
 
 use crate::convert::{
     Obj, boolean_arg, byte_array, count, count_arg, date, kind_of, number_arg, object, objects,
-    opt_date, opt_f64, opt_str, options, single, string, strings, timestamp, timestamp_or_now,
+    opt_date, opt_f64, opt_str, options, single, snapshot, string, strings, timestamp,
+    timestamp_or_now,
 };
 use crate::error::{IntoJs, JsResult, invalid, to_js};
 
@@ -385,35 +386,48 @@ type Opt = Option<JsValue>;
 struct ConfigIn {
     factors: Option<usize>,
     iterations: Option<usize>,
-    regularization: Option<f32>,
-    frequency_scaling: Option<f32>,
-    item_frequency_scaling: Option<f32>,
-    alpha: Option<f32>,
+    regularization: Option<f64>,
+    frequency_scaling: Option<f64>,
+    item_frequency_scaling: Option<f64>,
+    alpha: Option<f64>,
     cg_steps: Option<usize>,
     seed: Option<u64>,
     popularity_window_days: Option<f64>,
 }
 
-impl From<ConfigIn> for EngineConfig {
-    fn from(c: ConfigIn) -> Self {
+impl ConfigIn {
+    /// The core's settings. The `f32` ones go through [`single`], so that a number `f32`
+    /// cannot hold is refused here rather than rounded to 0 or infinity.
+    fn config(self) -> JsResult<EngineConfig> {
         let d = EngineConfig::default();
         let a = d.als;
-        EngineConfig {
+        let f32_or = |v: Option<f64>, default: f32, what: &str| {
+            v.map_or(Ok(default), |v| single(v, &format!("config.{what}")))
+        };
+        Ok(EngineConfig {
             als: AlsConfig {
-                factors: c.factors.unwrap_or(a.factors),
-                iterations: c.iterations.unwrap_or(a.iterations),
-                regularization: c.regularization.unwrap_or(a.regularization),
-                frequency_scaling: c.frequency_scaling.unwrap_or(a.frequency_scaling),
-                item_frequency_scaling: c
-                    .item_frequency_scaling
-                    .unwrap_or(a.item_frequency_scaling),
-                alpha: c.alpha.unwrap_or(a.alpha),
-                cg_steps: c.cg_steps.unwrap_or(a.cg_steps),
-                seed: c.seed.unwrap_or(a.seed),
+                factors: self.factors.unwrap_or(a.factors),
+                iterations: self.iterations.unwrap_or(a.iterations),
+                regularization: f32_or(self.regularization, a.regularization, "regularization")?,
+                frequency_scaling: f32_or(
+                    self.frequency_scaling,
+                    a.frequency_scaling,
+                    "frequencyScaling",
+                )?,
+                item_frequency_scaling: f32_or(
+                    self.item_frequency_scaling,
+                    a.item_frequency_scaling,
+                    "itemFrequencyScaling",
+                )?,
+                alpha: f32_or(self.alpha, a.alpha, "alpha")?,
+                cg_steps: self.cg_steps.unwrap_or(a.cg_steps),
+                seed: self.seed.unwrap_or(a.seed),
                 ..a
             },
-            popularity_window_days: c.popularity_window_days.unwrap_or(d.popularity_window_days),
-        }
+            popularity_window_days: self
+                .popularity_window_days
+                .unwrap_or(d.popularity_window_days),
+        })
     }
 }
 
@@ -676,7 +690,7 @@ impl Engine {
     ) -> JsResult<Engine> {
         let c: ConfigIn = options(config, "config")?;
         Ok(Engine {
-            inner: rapport::Engine::new(c.into()),
+            inner: rapport::Engine::new(c.config()?),
         })
     }
 
@@ -899,10 +913,13 @@ impl Engine {
         on_progress: Opt,
     ) -> JsResult<JsValue> {
         let callback = match on_progress {
-            Some(v) if !v.is_undefined() && !v.is_null() => Some(
-                v.dyn_into::<js_sys::Function>()
-                    .map_err(|_| invalid("onProgress must be a function"))?,
-            ),
+            // `typeof`, not `instanceof`: the latter runs a Proxy's traps
+            Some(v) if !v.is_undefined() && !v.is_null() => {
+                if !v.is_function() {
+                    return Err(invalid("onProgress must be a function"));
+                }
+                Some(v.unchecked_into::<js_sys::Function>())
+            }
             _ => None,
         };
         let mut thrown: Option<JsValue> = None;
@@ -1089,11 +1106,16 @@ impl Engine {
         let not_a_list = || invalid("variants must be a JSON string or an array of objects");
         let json = match variants.as_string() {
             Some(s) => s,
-            None if Array::is_array(&variants) => js_sys::JSON::stringify(&variants)
-                .ok()
-                .and_then(|s| s.as_string())
-                .ok_or_else(not_a_list)?,
-            None => return Err(not_a_list()),
+            None => {
+                let variants = snapshot(&variants, "variants")?;
+                if !Array::is_array(&variants) {
+                    return Err(not_a_list());
+                }
+                js_sys::JSON::stringify(&variants)
+                    .ok()
+                    .and_then(|s| s.as_string())
+                    .ok_or_else(not_a_list)?
+            }
         };
         self.inner.add_greeting_variants_json(&json).js()
     }

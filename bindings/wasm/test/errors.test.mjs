@@ -409,3 +409,86 @@ test("setBlend: bad values change nothing", () => {
   assert.deepEqual(e.recommend("t2"), recs);
   e.free();
 });
+
+test("engine settings a 32-bit float cannot hold are refused, not rounded", () => {
+  for (const [key, value] of [
+    ["regularization", 1e-46],
+    ["alpha", 1e-50],
+    ["alpha", 1e39],
+    ["frequencyScaling", 1e-46],
+    ["itemFrequencyScaling", -1e39],
+  ]) {
+    throwsRapport(
+      () => new Engine({ [key]: value }),
+      "InvalidArgument",
+      `invalid argument: config.${key} is outside the range of a 32-bit float (0, or a size from about 1.4e-45 to 3.4e38)`,
+    );
+  }
+  // 0 and ordinary values still pass; NaN reaches the core's own check
+  new Engine({ regularization: 0, alpha: 2.5 }).free();
+  const e = new Engine({ alpha: NaN, factors: 4, iterations: 1 });
+  e.recordPurchase(purchase({}));
+  throwsRapport(() => e.train(), "InvalidConfig", /alpha/);
+  e.free();
+});
+
+test("arguments whose reading throws: a RapportError, and the engine and module keep working", () => {
+  const e = new Engine();
+  e.recordPurchase(purchase({}));
+  const boom = () => {
+    throw new Error("boom");
+  };
+  const getter = (fields, key) => Object.defineProperty({ ...fields }, key, { get: boom, enumerable: true });
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  class LateDate extends Date {
+    getTime() {
+      throw new Error("boom");
+    }
+  }
+  const cases = [
+    ["a throwing getter in a purchase", () => e.recordPurchase(getter(purchase({ product: "tea" }), "quantity")), /purchase: boom/],
+    ["a throwing getter in one of many purchases", () => e.recordPurchases([purchase({ product: "tea" }), getter(purchase({}), "customer")]), /purchases: boom/],
+    ["a Proxy whose ownKeys trap throws", () => e.upsertProduct(new Proxy({ id: "x" }, { ownKeys: boom })), /product: boom/],
+    ["a Proxy array whose get trap throws", () => e.recordPurchases(new Proxy([purchase({})], { get: boom })), /purchases: boom/],
+    ["a throwing getter in options", () => e.recommend("ann", getter({}, "k")), /options: boom/],
+    ["a revoked Proxy as options", () => e.recommend("ann", revoked.proxy), /options: .*revoked/],
+    ["a throwing getter in the engine settings", () => new Engine(getter({}, "factors")), /config: boom/],
+    ["a cycle", () => e.recommend("ann", (() => { const o = {}; o.exclude = [o]; return o; })()), /nested more than 16 levels/],
+  ];
+  for (const [what, f, message] of cases) {
+    throwsRapport(f, "InvalidArgument", message);
+    // nothing was recorded, and the engine is not left borrowed
+    assert.equal(e.purchaseCount, 1, what);
+    assert.deepEqual(e.customerIds(), ["ann"], what);
+  }
+  // a Date subclass is read by the intrinsic getTime, not its override
+  assert.equal(e.recordPurchase(purchase({ product: "tea", timestamp: new LateDate(Date.UTC(2011, 11, 9)) })), true);
+  assert.equal(e.purchaseCount, 2);
+  // a class instance's own fields are read; the copy keeps a "__proto__" key a plain property
+  assert.equal(e.recordPurchase(JSON.parse('{"customer":"bo","product":"mug","timestamp":0,"quantity":1,"unitPrice":3}')), true);
+  throwsRapport(
+    () => e.recordPurchase(JSON.parse('{"__proto__":{"customer":"x"},"product":"mug","timestamp":0,"quantity":1,"unitPrice":3}')),
+    "InvalidArgument",
+    /unknown property "__proto__"/,
+  );
+  // far more failures than the module's shadow stack could absorb if each one leaked a frame
+  for (let i = 0; i < 2000; i++) {
+    assert.throws(() => new Engine(getter({}, "factors")));
+  }
+  assert.equal(new Engine().purchaseCount, 0);
+  e.free();
+});
+
+test("typed arrays are read by their real contents, whatever their length property says", () => {
+  const lie = (a, n) => Object.defineProperty(a, "length", { value: n });
+  throwsRapport(() => Engine.fromBytes(lie(new Uint8Array(4), 2 ** 32 - 1)), "NotAModel");
+  throwsRapport(() => Engine.fromBytes(lie(new Uint8Array(64), 0)), "NotAModel");
+  // the real bytes of a model load even when its length claims 0
+  assert.equal(Engine.fromBytes(lie(modelBytes(), 0)).isTrained, true);
+  const t = new FactorTable(lie(new Float32Array([1, 0, 0, 1]), 2 ** 30), 2);
+  assert.equal(t.rows, 2);
+  const best = t.topK(lie(new Float32Array([0, 1]), 2 ** 31), 1);
+  assert.deepEqual([...best.items], [1]);
+  t.free();
+});

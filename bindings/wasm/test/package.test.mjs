@@ -2,11 +2,24 @@
 // build loaded in Node, which must answer like the Node build.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { modelBytes, rapport, root } from "./helpers.mjs";
 
-const files = ["rapport_wasm.js", "rapport_wasm.d.ts", "rapport_wasm_bg.wasm", "rapport_wasm_bg.wasm.d.ts"];
+const files = [
+  "rapport_wasm.js",
+  "rapport_wasm.d.ts",
+  "rapport_wasm_bg.wasm",
+  "rapport_wasm_bg.wasm.d.ts",
+  "snippets/",
+];
+
+/** The JS snippets wasm-bindgen copied into a package (`src/snapshot.js`). */
+function snippets(dir) {
+  return readdirSync(join(root, dir, "snippets"), { recursive: true })
+    .filter((f) => f.endsWith(".js"))
+    .map((f) => readFileSync(join(root, dir, "snippets", f), "utf8"));
+}
 
 test("both packages have the expected files and package.json", () => {
   for (const [dir, type] of [["pkg", "module"], ["pkg-node", "commonjs"]]) {
@@ -20,6 +33,12 @@ test("both packages have the expected files and package.json", () => {
     assert.equal(pkg.types, "rapport_wasm.d.ts");
     assert.deepEqual(pkg.files, files);
   }
+  // the web package imports its snippet as an ES module, the Node package requires it
+  const [web_js] = snippets("pkg");
+  const [node_js] = snippets("pkg-node");
+  assert.match(web_js, /^export function snapshot\(/m);
+  assert.doesNotMatch(node_js, /^\s*(export|import)\s/m);
+  assert.match(node_js, /^module\.exports = \{ snapshot,isArrayQuietly \};$/m);
   const web = readFileSync(join(root, "pkg", "rapport_wasm_bg.wasm"));
   const node = readFileSync(join(root, "pkg-node", "rapport_wasm_bg.wasm"));
   assert.ok(WebAssembly.validate(web) && WebAssembly.validate(node));
