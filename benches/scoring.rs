@@ -8,7 +8,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use ndarray::Array2;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use rapport::als::{AlsConfig, train};
+use rapport::als::{AlsConfig, Progress, train, train_with};
 use rapport::interactions::{Interactions, Triple};
 use rapport::quantized::QuantizedItems;
 use rapport::recommender::{Filter, Recommender};
@@ -292,6 +292,22 @@ fn als(c: &mut Criterion) {
             b.iter(|| black_box(train(&m, &cfg).unwrap()))
         });
     }
+    // the default model on the sample as `Engine::train` trains it: with the loss after each
+    // sweep, which the engine always reports (and a bare `train` does not compute)
+    let cfg = AlsConfig {
+        threads: 2,
+        ..Default::default()
+    };
+    group.bench_function("sample_default_256", |b| {
+        b.iter(|| black_box(train(&m, &cfg).unwrap()))
+    });
+    group.bench_function("sample_default_256_with_loss", |b| {
+        b.iter(|| {
+            let mut last = 0.0;
+            let f = train_with(&m, &cfg, Some(&mut |p: &Progress| last = p.loss)).unwrap();
+            black_box((f, last))
+        })
+    });
     // the peer harness's Online Retail training split, when it is beside the project
     let peer = concat!(
         env!("CARGO_MANIFEST_DIR"),
