@@ -272,7 +272,9 @@ pub fn train_with(
         });
         let elapsed = start.elapsed();
         if let Some(cb) = progress.as_deref_mut() {
-            let loss = loss(&users, &items, &user_gram, &item_gram, matrix, config);
+            let loss = loss(
+                &users, &items, &user_gram, &item_gram, &by_user, &by_item, config,
+            );
             cb(&Progress {
                 iteration: it + 1,
                 iterations: config.iterations,
@@ -622,14 +624,16 @@ fn cg_solve_block<K: Kernels, R: Fn(usize) -> f32>(
 ///
 /// The unobserved part `Σ_u Σ_i (x_u·y_i)²` over every pair is `⟨XᵀX, YᵀY⟩`, the sum of the
 /// element-wise product of the two Gram matrices (`xtx`, `yty`), which training has made
-/// anyway: the rest is a pass over the observed pairs. (One matrix–vector product per
-/// customer, as before, made the loss a third of a training run at 256 factors.)
+/// anyway: the rest is a pass over the observed pairs, whose confidences (`by_user`) and
+/// per-product counts (the rows of `by_item`) training has made too. (One matrix–vector
+/// product per customer, as before, made the loss a third of a training run at 256 factors.)
 fn loss(
     users: &Array2<f32>,
     items: &Array2<f32>,
     xtx: &Array2<f32>,
     yty: &Array2<f32>,
-    m: &Interactions,
+    by_user: &Interactions,
+    by_item: &Interactions,
     cfg: &AlsConfig,
 ) -> f64 {
     let f = cfg.factors;
@@ -639,23 +643,23 @@ fn loss(
         .map(|(&a, &b)| f64::from(a) * f64::from(b))
         .sum();
     let (us, is) = (users.as_slice().unwrap(), items.as_slice().unwrap());
-    let counts = m.column_counts();
-    for u in 0..m.rows() {
+    for u in 0..by_user.rows() {
         let x = &us[u * f..u * f + f];
         // the observed pairs: their confidence-weighted error, less their share of the above
-        let (idx, w) = m.row(u);
-        for (&i, &wi) in idx.iter().zip(w) {
+        let (idx, conf) = by_user.row(u);
+        for (&i, &c) in idx.iter().zip(conf) {
             let s = dot(x, &is[i as usize * f..i as usize * f + f]) as f64;
-            let c = cfg.confidence(wi) as f64;
+            let c = c as f64;
             total += c * (1.0 - s) * (1.0 - s) - s * s;
         }
         total += cfg.row_regularization(idx.len()) as f64 * dot(x, x) as f64;
     }
-    for (i, &n) in counts.iter().enumerate() {
+    for i in 0..by_item.rows() {
         let y = &is[i * f..i * f + f];
-        total += cfg.column_regularization(n as usize) as f64 * dot(y, y) as f64;
+        let n = by_item.row(i).0.len();
+        total += cfg.column_regularization(n) as f64 * dot(y, y) as f64;
     }
-    total / m.nnz().max(1) as f64
+    total / by_user.nnz().max(1) as f64
 }
 
 impl Factors {
@@ -1247,7 +1251,16 @@ mod tests {
         }
         naive /= m.nnz() as f64;
         let (xtx, yty) = (gram(users.view()), gram(items.view()));
-        let fast = loss(users, items, &xtx, &yty, &m, &cfg);
+        let by_user = m.map_values(|w| cfg.confidence(w));
+        let fast = loss(
+            users,
+            items,
+            &xtx,
+            &yty,
+            &by_user,
+            &by_user.transpose(),
+            &cfg,
+        );
         assert!((fast - naive).abs() < 1e-5 * naive, "{fast} vs {naive}");
     }
 

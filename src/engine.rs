@@ -836,16 +836,20 @@ impl Recommendations {
 mod tests {
     use super::*;
 
-    fn buy(e: &mut Engine, c: &str, p: &str, day: i64) {
-        e.record_purchase(&Purchase {
+    /// One unit at 2.0 on `day`, without an order id.
+    fn purchase(c: &str, p: &str, day: i64) -> Purchase {
+        Purchase {
             customer: c.into(),
             product: p.into(),
             timestamp: Timestamp(day * 86_400),
             quantity: 1.0,
             unit_price: 2.0,
             order: None,
-        })
-        .unwrap();
+        }
+    }
+
+    fn buy(e: &mut Engine, c: &str, p: &str, day: i64) {
+        e.record_purchase(&purchase(c, p, day)).unwrap();
     }
 
     /// Tea drinkers and coffee drinkers.
@@ -1179,14 +1183,6 @@ mod tests {
         }
         assert_eq!(back.history().lines(), e.history().lines());
         // the indexes were rebuilt: a repeat is known, and a new customer can buy
-        let purchase = |c: &str, p: &str, day: i64| Purchase {
-            customer: c.into(),
-            product: p.into(),
-            timestamp: Timestamp(day * 86_400),
-            quantity: 1.0,
-            unit_price: 2.0,
-            order: None,
-        };
         let mut back = back;
         // t1 bought black-tea (index 1) on day 1 * 3 + 1
         let repeat = purchase("t1", "black-tea", 4);
